@@ -1,0 +1,27 @@
+"""Every partitioning scheme of the project, in one place so assets, jobs and sensors agree."""
+
+from dagster import (
+    DailyPartitionsDefinition,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+    StaticPartitionsDefinition,
+)
+
+from ecom_pipeline.constants import ENERGY_DATASETS, PARTITIONS_START_DATE
+
+# A bronze partition D is the window of source changes with D <= updated_at < D + 1 day (UTC).
+bronze_daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START_DATE, timezone="UTC")
+
+# One partition per uploaded CSV; the key is the upload id (see ecom_pipeline.uploads.upload_id).
+product_upload_partitions = DynamicPartitionsDefinition(name="product_uploads")
+
+# One partition per (dataset, day) of processed energy Parquet.
+energy_series_partitions = MultiPartitionsDefinition(
+    {
+        "dataset": StaticPartitionsDefinition(list(ENERGY_DATASETS)),
+        "date": DailyPartitionsDefinition(start_date=PARTITIONS_START_DATE, timezone="UTC"),
+    }
+)
+
+# One partition per metric JSON file, so every file's import is visible and re-runnable on its own.
+metric_import_file_partitions = DynamicPartitionsDefinition(name="metric_import_files")
