@@ -12,3 +12,12 @@ METRIC_IMPORTS_GROUP = "metric_imports"
 
 # Op tag read by the Lambda executor to size the function that runs a step.
 LAMBDA_SIZE_TAG = "ecom/lambda_size"
+
+# Step-function size classes of the Lambda executor (seed 004 sizes light functions at 512 MB, seed 001 gives
+# bronze 2 GB and 15 minutes). Function name: f"{LAMBDA_FUNCTION_PREFIX}-{size}-{environment}".
+LAMBDA_FUNCTION_PREFIX = "ecom-pipeline-step"
+LAMBDA_STEP_SIZES: dict[str, dict[str, int]] = {
+    "small": {"memory_mb": 512, "timeout_s": 300},
+    "large": {"memory_mb": 2048, "timeout_s": 900},
+}
+LAMBDA_STEP_HANDLER = "step_handler.handler"  # deploy/lambda/step_handler.py, copied to LAMBDA_TASK_ROOT
