@@ -1,0 +1,52 @@
+"""boto3 client construction shared by every AWS resource.
+
+Region and endpoint left unset fall through to boto3's own resolution (`AWS_DEFAULT_REGION`,
+`AWS_ENDPOINT_URL`), so the same code runs against the local moto server and against AWS.
+"""
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from dagster import ConfigurableResource
+from pydantic import Field
+
+_client_lock = threading.Lock()
+
+
+@lru_cache(maxsize=64)
+def _cached_client(service: str, region_name: str | None, endpoint_url: str | None, max_attempts: int) -> Any:
+    # boto3's default session is not thread-safe while it builds clients; the built client is.
+    with _client_lock:
+        return boto3.session.Session().client(
+            service,
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}),
+        )
+
+
+@lru_cache(maxsize=16)
+def _cached_dynamodb(region_name: str | None, endpoint_url: str | None) -> Any:
+    with _client_lock:
+        return boto3.session.Session().resource(
+            "dynamodb", region_name=region_name, endpoint_url=endpoint_url
+        )
+
+
+class AwsClientResource(ConfigurableResource):
+    """Base for resources that talk to one AWS service through boto3."""
+
+    region_name: str | None = Field(default=None, description="AWS region; unset uses AWS_DEFAULT_REGION.")
+    endpoint_url: str | None = Field(
+        default=None, description="Service endpoint; unset uses AWS_ENDPOINT_URL or the AWS default."
+    )
+    max_attempts: int = Field(default=5, description="botocore retry attempts (standard mode).")
+
+    def client(self, service: str) -> Any:
+        return _cached_client(service, self.region_name, self.endpoint_url, self.max_attempts)
+
+    def dynamodb_resource(self) -> Any:
+        return _cached_dynamodb(self.region_name, self.endpoint_url)
