@@ -71,7 +71,7 @@ class SqsResource(AwsClientResource):
                 {"Id": str(i), "MessageBody": json.dumps(body, default=str, ensure_ascii=False)}
                 for i, body in enumerate(chunk)
             ]
-            for attempt in range(2):
+            for _attempt in range(2):
                 try:
                     response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
                 except ClientError as exc:
