@@ -1,0 +1,48 @@
+# Two commands matter: `make demo` and `make test`. Both build the venv, start the local stack and seed it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK_ENV := .local/stack.env
+WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
+
+.PHONY: install stack-up stack-down stack-status seed demo test lint dev validate \
+	bench bench-bronze bench-uploads bench-series bench-imports bench-executor
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+stack-up: install
+	$(PY) -m deploy.local.stack up
+
+stack-down:
+	@if [ -x $(PY) ]; then $(PY) -m deploy.local.stack down; else echo "no venv, nothing to stop"; fi
+
+stack-status: install
+	$(PY) -m deploy.local.stack status
+
+seed: stack-up
+	$(WITH_STACK) $(PY) -m deploy.local.sources seed
+
+demo: seed
+	$(WITH_STACK) $(PY) -m deploy.local.demo
+
+test: seed
+	$(WITH_STACK) $(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+validate: stack-up
+	$(WITH_STACK) $(VENV)/bin/dagster definitions validate -w workspace.yaml
+
+dev: seed
+	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
