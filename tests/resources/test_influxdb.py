@@ -1,0 +1,70 @@
+import os
+import time
+import uuid
+
+import pytest
+import requests
+
+from resources.errors import ConfigurationError, ServiceUnavailableError
+from resources.influxdb import InfluxDBResource
+from resources.secrets import SecretsManagerResource
+
+
+@pytest.fixture
+def influx(stack_env) -> InfluxDBResource:
+    return InfluxDBResource(
+        url=os.environ["INFLUXDB_URL"],
+        org=os.environ["INFLUXDB_ORG"],
+        bucket=os.environ["INFLUXDB_BUCKET"],
+        token_secret_name=os.environ["INFLUXDB_TOKEN_SECRET_NAME"],
+        secrets=SecretsManagerResource(),
+    )
+
+
+def _export(measurement_field: str) -> list[dict]:
+    base = os.environ["VICTORIA_METRICS_URL"]
+    requests.get(f"{base}/internal/force_flush", timeout=5)
+    response = requests.get(f"{base}/api/v1/export", params={"match[]": measurement_field}, timeout=5)
+    response.raise_for_status()
+    import json
+
+    return [json.loads(line) for line in response.text.splitlines() if line]
+
+
+def test_write_is_read_back(influx) -> None:
+    assert influx.health()["status"] == "healthy"
+    influx.check_auth()
+    measurement = f"resource_test_{uuid.uuid4().hex[:8]}"
+    ts = 1_763_600_000_000_000_000
+    influx.write_lines(
+        [f"{measurement},region=north\\ east value=1.5 {ts}", f"{measurement},region=south value=2 {ts}"]
+    )
+    for _ in range(20):
+        series = _export(f'{{__name__="{measurement}_value"}}')
+        if len(series) == 2:
+            break
+        time.sleep(0.25)
+    assert sorted((s["metric"]["region"], s["values"][0]) for s in series) == [
+        ("north east", 1.5),
+        ("south", 2),
+    ]
+    assert all(s["timestamps"] == [ts // 1_000_000] for s in series)
+
+
+def test_wrong_token_is_rejected_without_echoing_it(influx) -> None:
+    bad = influx.model_copy(update={"token": "definitely-wrong-token", "token_secret_name": None})
+    with pytest.raises(ConfigurationError, match="rejected the token") as info:
+        bad.check_auth()
+    assert "definitely-wrong-token" not in str(info.value)
+
+
+def test_server_down_is_unavailable(influx) -> None:
+    down = influx.model_copy(update={"url": "http://127.0.0.1:1"})
+    assert down.health()["status"] == "unhealthy"
+    with pytest.raises(ServiceUnavailableError, match="127.0.0.1:1"):
+        down.write_lines(["m v=1 1"])
+
+
+def test_missing_token_configuration_is_named(stack_env) -> None:
+    with pytest.raises(ConfigurationError, match="INFLUXDB_TOKEN"):
+        InfluxDBResource(url="http://127.0.0.1:1", org="o", bucket="b").check_auth()
