@@ -1,0 +1,315 @@
+"""Parse and validate one metric JSON file (`[{"name", "value", "timestamp"}, ...]`).
+
+A file is imported whole or not at all, so validation runs over every record before anything is written and
+the rejection names the file, the first bad record's index and field, and how many records were bad.
+"""
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+# Reason codes: stable strings for DLQ messages, the ledger and alarms.
+TOO_LARGE = "too_large"
+NOT_UTF8 = "not_utf8"
+INVALID_JSON = "invalid_json"
+NOT_AN_ARRAY = "not_an_array"
+EMPTY_ARRAY = "empty_array"
+INVALID_RECORD = "invalid_record"
+
+MAX_NAME_LENGTH = 255
+_MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class RecordProblem:
+    """What is wrong with one record."""
+
+    record_index: int
+    field: str | None
+    problem: str
+
+    def describe(self) -> str:
+        where = f"record {self.record_index}" + (f" field {self.field!r}" if self.field else "")
+        return f"{where}: {self.problem}"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why a file is not imported. `record_index` is None when the problem is the file as a whole."""
+
+    file_key: str
+    reason_code: str
+    message: str
+    record_index: int | None = None
+    field: str | None = None
+    invalid_records: int = 0
+    total_records: int | None = None
+    problems: tuple[RecordProblem, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file_key": self.file_key,
+            "reason_code": self.reason_code,
+            "message": self.message,
+            "record_index": self.record_index,
+            "field": self.field,
+            "invalid_records": self.invalid_records,
+            "total_records": self.total_records,
+            "problems": [p.describe() for p in self.problems],
+        }
+
+
+class MetricFileRejected(ValueError):
+    """Bad input: retrying the same bytes cannot succeed."""
+
+    def __init__(self, rejection: Rejection):
+        super().__init__(rejection.message)
+        self.rejection = rejection
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    name: str
+    value: float
+    timestamp: datetime  # timezone-aware, UTC
+
+
+@dataclass(frozen=True)
+class MetricFile:
+    file_key: str
+    size_bytes: int
+    records: list[MetricRecord] = field(repr=False)
+
+
+def check_size(file_key: str, size_bytes: int, max_bytes: int) -> None:
+    """Reject before downloading: an oversized file is never read into memory."""
+    if size_bytes > max_bytes:
+        raise MetricFileRejected(
+            Rejection(
+                file_key=file_key,
+                reason_code=TOO_LARGE,
+                message=f"{file_key}: file is {size_bytes:,} bytes, over the {max_bytes:,}-byte limit",
+            )
+        )
+
+
+def parse_metric_file(file_key: str, payload: bytes, max_bytes: int) -> MetricFile:
+    """The validated records of a file, or MetricFileRejected naming the file, record index and field."""
+    check_size(file_key, len(payload), max_bytes)
+    text = _decode(file_key, payload)
+    try:
+        document = json.loads(text, parse_constant=_reject_constant)
+    except (json.JSONDecodeError, _NonFiniteNumber) as exc:
+        raise MetricFileRejected(_json_rejection(file_key, text, exc)) from None
+    if not isinstance(document, list):
+        raise MetricFileRejected(
+            Rejection(
+                file_key=file_key,
+                reason_code=NOT_AN_ARRAY,
+                message=f"{file_key}: top level is a JSON {_json_type(document)}, expected an array of records",
+            )
+        )
+    if not document:
+        raise MetricFileRejected(
+            Rejection(
+                file_key=file_key,
+                reason_code=EMPTY_ARRAY,
+                message=f"{file_key}: the array is empty, there is nothing to import",
+                total_records=0,
+            )
+        )
+    records, problems = _validate_records(document)
+    if problems:
+        first = problems[0]
+        more = f" (and {len(problems) - 1} more invalid records)" if len(problems) > 1 else ""
+        raise MetricFileRejected(
+            Rejection(
+                file_key=file_key,
+                reason_code=INVALID_RECORD,
+                message=f"{file_key}: {first.describe()}{more}",
+                record_index=first.record_index,
+                field=first.field,
+                invalid_records=len(problems),
+                total_records=len(document),
+                problems=tuple(problems[:_MAX_LISTED_PROBLEMS]),
+            )
+        )
+    return MetricFile(file_key=file_key, size_bytes=len(payload), records=records)
+
+
+def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordProblem]]:
+    records: list[MetricRecord] = []
+    problems: list[RecordProblem] = []
+    first_seen: dict[tuple[str, datetime], int] = {}
+    for index, raw in enumerate(document):
+        if not isinstance(raw, dict):
+            problems.append(RecordProblem(index, None, f"is a JSON {_json_type(raw)}, expected an object"))
+            continue
+        problem = _check_name(raw) or _check_value(raw)
+        if problem is None:
+            timestamp, problem = _parse_timestamp(raw)
+        if problem is not None:
+            problems.append(RecordProblem(index, *problem))
+            continue
+        key = (raw["name"], timestamp)
+        earlier = first_seen.setdefault(key, index)
+        if earlier != index:
+            problems.append(
+                RecordProblem(index, None, f"duplicates record {earlier} (same name and timestamp)")
+            )
+            continue
+        records.append(MetricRecord(raw["name"], float(raw["value"]), timestamp))
+    return records, problems
+
+
+def _check_name(raw: dict) -> tuple[str, str] | None:
+    if "name" not in raw:
+        return "name", "is missing"
+    name = raw["name"]
+    if not isinstance(name, str):
+        return "name", f"is a JSON {_json_type(name)}, expected a string"
+    if not name.strip():
+        return "name", "is empty"
+    if len(name) > MAX_NAME_LENGTH:
+        return "name", f"is {len(name)} characters, over the {MAX_NAME_LENGTH}-character limit"
+    if "\x00" in name:
+        return "name", "contains a NUL character"
+    return None
+
+
+def _check_value(raw: dict) -> tuple[str, str] | None:
+    if "value" not in raw:
+        return "value", "is missing"
+    value = raw["value"]
+    # bool is an int subclass in Python, but `true` is not a measurement.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "value", f"is a JSON {_json_type(value)} ({_preview(value)}), expected a number"
+    if isinstance(value, int) and not math.isfinite(float(value)):
+        return "value", "is too large for a double precision number"
+    return None
+
+
+def _parse_timestamp(raw: dict) -> tuple[datetime | None, tuple[str, str] | None]:
+    if "timestamp" not in raw:
+        return None, ("timestamp", "is missing")
+    text = raw["timestamp"]
+    if not isinstance(text, str):
+        return None, ("timestamp", f"is a JSON {_json_type(text)}, expected an ISO-8601 string")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None, ("timestamp", f"{_preview(text)} is not an ISO-8601 timestamp")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        # A naive time would be read in the database session's time zone: ambiguous, so refused.
+        return None, ("timestamp", f"{_preview(text)} has no UTC offset (add 'Z' or '+00:00')")
+    return parsed.astimezone(UTC), None
+
+
+class _NonFiniteNumber(ValueError):
+    """NaN / Infinity: Python's json accepts them, JSON and double-precision metrics should not."""
+
+    def __init__(self, constant: str):
+        super().__init__(constant)
+        self.constant = constant
+
+
+def _reject_constant(constant: str) -> float:
+    raise _NonFiniteNumber(constant)
+
+
+def _decode(file_key: str, payload: bytes) -> str:
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Locate the record around the bad byte in a lossy decode of the text, for the reason.
+        chars_before = len(payload[: exc.start].decode("utf-8", errors="replace"))
+        index = _record_index_at(payload.decode("utf-8", errors="replace"), chars_before)
+        raise MetricFileRejected(
+            Rejection(
+                file_key=file_key,
+                reason_code=NOT_UTF8,
+                message=(
+                    f"{file_key}: byte 0x{payload[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
+                    + (f" (in record {index})" if index is not None else "")
+                ),
+                record_index=index,
+            )
+        ) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def _json_rejection(file_key: str, text: str, exc: Exception) -> Rejection:
+    if isinstance(exc, _NonFiniteNumber):
+        index = _first_record_containing(text, exc.constant)
+        return Rejection(
+            file_key=file_key,
+            reason_code=INVALID_RECORD,
+            message=f"{file_key}: record {index} field 'value': {exc.constant} is not a finite number",
+            record_index=index,
+            field="value",
+            invalid_records=1,
+        )
+    assert isinstance(exc, json.JSONDecodeError)
+    index = _record_index_at(text, exc.pos)
+    where = f" in record {index}" if index is not None else ""
+    return Rejection(
+        file_key=file_key,
+        reason_code=INVALID_JSON,
+        message=f"{file_key}: invalid JSON{where}: {exc.msg} at line {exc.lineno} column {exc.colno}",
+        record_index=index,
+    )
+
+
+def _record_index_at(text: str, position: int) -> int | None:
+    """Index of the top-level array element at `position`; None when the text is not an array there."""
+    decoder = json.JSONDecoder()
+    cursor = _skip_whitespace(text, 0)
+    if cursor >= len(text) or text[cursor] != "[":
+        return None
+    cursor += 1
+    index = 0
+    while True:
+        cursor = _skip_whitespace(text, cursor)
+        try:
+            _, end = decoder.raw_decode(text, cursor)
+        except json.JSONDecodeError:
+            return index  # this element itself does not parse
+        if position < end:
+            return index
+        cursor = _skip_whitespace(text, end)
+        if cursor >= len(text) or text[cursor] == "]":
+            return None  # the problem lies after the array
+        if text[cursor] != ",":
+            return index + 1  # a missing comma: the next element is where parsing broke
+        cursor += 1
+        index += 1
+
+
+def _first_record_containing(text: str, constant: str) -> int | None:
+    return _record_index_at(text, text.find(constant))
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _preview(value: object, limit: int = 40) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
