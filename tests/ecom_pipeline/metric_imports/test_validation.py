@@ -1,0 +1,171 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ecom_pipeline.metric_imports import validation as v
+
+KEY = "imports/2026/03/17/metrics.json"
+LIMIT = 1_000_000
+
+
+def _payload(records: object) -> bytes:
+    return json.dumps(records).encode()
+
+
+def _good(n: int = 3) -> list[dict]:
+    return [
+        {"name": f"metric_{i}", "value": i * 1.5, "timestamp": f"2026-03-17T12:0{i}:00Z"} for i in range(n)
+    ]
+
+
+def _rejection(payload: bytes, max_bytes: int = LIMIT) -> v.Rejection:
+    with pytest.raises(v.MetricFileRejected) as info:
+        v.parse_metric_file(KEY, payload, max_bytes)
+    assert KEY in str(info.value)
+    return info.value.rejection
+
+
+def test_valid_file_parses_every_record_to_utc():
+    records = _good(3) + [{"name": "offset", "value": 7, "timestamp": "2026-03-17T14:00:00+02:00"}]
+    parsed = v.parse_metric_file(KEY, _payload(records), LIMIT)
+    assert [r.name for r in parsed.records] == ["metric_0", "metric_1", "metric_2", "offset"]
+    assert parsed.records[1].value == 1.5
+    assert parsed.records[3].value == 7.0 and isinstance(parsed.records[3].value, float)
+    assert parsed.records[3].timestamp == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    assert parsed.size_bytes == len(_payload(records))
+
+
+def test_extra_fields_and_utf8_bom_are_accepted():
+    payload = "\ufeff".encode() + _payload(
+        [{"name": "ümlaut", "value": 1, "timestamp": "2026-01-01T00:00:00Z", "unit": "x"}]
+    )
+    parsed = v.parse_metric_file(KEY, payload, LIMIT)
+    assert parsed.records[0].name == "ümlaut"
+
+
+def test_invalid_json_names_the_broken_record():
+    text = json.dumps(_good(3))
+    broken = text.replace('"metric_2", "value": 3.0', '"metric_2", "value": 3.0,,')
+    rejection = _rejection(broken.encode())
+    assert rejection.reason_code == v.INVALID_JSON
+    assert rejection.record_index == 2
+    assert "record 2" in rejection.message and "line 1" in rejection.message
+
+
+def test_truncated_file_is_invalid_json():
+    rejection = _rejection(json.dumps(_good(2))[:-10].encode())
+    assert rejection.reason_code == v.INVALID_JSON
+    assert rejection.record_index == 1
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "fragment"),
+    [
+        ({"value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "is missing"),
+        ({"name": "", "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "is empty"),
+        ({"name": 5, "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "expected a string"),
+        ({"name": "a", "timestamp": "2026-03-17T12:00:00Z"}, "value", "is missing"),
+        ({"name": "a", "value": "12.5", "timestamp": "2026-03-17T12:00:00Z"}, "value", "expected a number"),
+        ({"name": "a", "value": None, "timestamp": "2026-03-17T12:00:00Z"}, "value", "JSON null"),
+        ({"name": "a", "value": True, "timestamp": "2026-03-17T12:00:00Z"}, "value", "JSON boolean"),
+        ({"name": "a", "value": 1.0}, "timestamp", "is missing"),
+        ({"name": "a", "value": 1.0, "timestamp": "yesterday"}, "timestamp", "not an ISO-8601"),
+        ({"name": "a", "value": 1.0, "timestamp": "2026-02-30T00:00:00Z"}, "timestamp", "not an ISO-8601"),
+        ({"name": "a", "value": 1.0, "timestamp": "2026-03-17T12:00:00"}, "timestamp", "no UTC offset"),
+        ({"name": "a", "value": 1.0, "timestamp": 1742212800}, "timestamp", "expected an ISO-8601"),
+    ],
+)
+def test_bad_record_names_file_index_and_field(record, field, fragment):
+    records = _good(2) + [record] + [{"name": "last", "value": 0, "timestamp": "2026-03-18T00:00:00Z"}]
+    rejection = _rejection(_payload(records))
+    assert rejection.reason_code == v.INVALID_RECORD
+    assert rejection.record_index == 2
+    assert rejection.field == field
+    assert f"record 2 field {field!r}" in rejection.message
+    assert fragment in rejection.message
+    assert rejection.total_records == 4 and rejection.invalid_records == 1
+
+
+def test_every_bad_record_is_counted_and_the_first_is_named():
+    records = _good(5)
+    records[1]["value"] = "x"
+    records[3] = "not an object"
+    rejection = _rejection(_payload(records))
+    assert rejection.record_index == 1
+    assert rejection.invalid_records == 2
+    assert "and 1 more invalid records" in rejection.message
+    assert [p.record_index for p in rejection.problems] == [1, 3]
+    assert "expected an object" in rejection.problems[1].problem
+
+
+def test_nan_value_is_rejected_with_its_record():
+    text = json.dumps(_good(3)).replace('"value": 1.5', '"value": NaN')
+    rejection = _rejection(text.encode())
+    assert rejection.reason_code == v.INVALID_RECORD
+    assert rejection.record_index == 1 and rejection.field == "value"
+    assert "NaN" in rejection.message
+
+
+def test_duplicate_name_and_timestamp_is_rejected():
+    records = _good(3) + [dict(_good(3)[1], value=99.0)]
+    rejection = _rejection(_payload(records))
+    assert rejection.record_index == 3
+    assert "duplicates record 1" in rejection.message
+
+
+def test_same_instant_in_another_offset_is_a_duplicate():
+    records = [
+        {"name": "a", "value": 1, "timestamp": "2026-03-17T12:00:00Z"},
+        {"name": "a", "value": 2, "timestamp": "2026-03-17T14:00:00+02:00"},
+    ]
+    assert _rejection(_payload(records)).record_index == 1
+
+
+def test_empty_array():
+    rejection = _rejection(b"[]")
+    assert rejection.reason_code == v.EMPTY_ARRAY
+    assert rejection.record_index is None
+
+
+@pytest.mark.parametrize("document", [{"name": "a"}, "text", 42, None])
+def test_non_array_top_level(document):
+    rejection = _rejection(_payload(document))
+    assert rejection.reason_code == v.NOT_AN_ARRAY
+    assert "expected an array" in rejection.message
+
+
+def test_file_over_size_limit_is_rejected_before_parsing():
+    payload = _payload(_good(50))
+    rejection = _rejection(payload, max_bytes=len(payload) - 1)
+    assert rejection.reason_code == v.TOO_LARGE
+    assert f"{len(payload):,} bytes" in rejection.message
+    with pytest.raises(v.MetricFileRejected):
+        v.check_size(KEY, 10_000, 9_999)
+    v.check_size(KEY, 9_999, 9_999)
+
+
+def test_non_utf8_bytes_name_offset_and_record():
+    text = json.dumps(_good(3))
+    offset = text.index("metric_2")
+    payload = text[:offset].encode() + b"\xff\xfe" + text[offset:].encode()
+    rejection = _rejection(payload)
+    assert rejection.reason_code == v.NOT_UTF8
+    assert rejection.record_index == 2
+    assert f"0xff at offset {offset}" in rejection.message
+
+
+def test_latin1_file_is_not_utf8():
+    payload = json.dumps(
+        [{"name": "caf\u00e9", "value": 1, "timestamp": "2026-01-01T00:00:00Z"}], ensure_ascii=False
+    )
+    rejection = _rejection(payload.encode("latin-1"))
+    assert rejection.reason_code == v.NOT_UTF8
+    assert rejection.record_index == 0
+
+
+def test_rejection_as_dict_is_json_serialisable():
+    records = _good(2)
+    records[0]["value"] = "bad"
+    data = _rejection(_payload(records)).as_dict()
+    assert json.loads(json.dumps(data))["problems"][0].startswith("record 0 field 'value'")
