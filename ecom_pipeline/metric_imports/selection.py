@@ -78,8 +78,11 @@ class SensorCursor:
         )
 
 
-def new_objects(objects: Iterable[S3Object], cursor: SensorCursor) -> tuple[list[S3Object], SensorCursor]:
-    """Objects modified after the cursor, oldest first, and the cursor that covers them."""
+def new_objects(
+    objects: Iterable[S3Object], cursor: SensorCursor, limit: int | None = None
+) -> tuple[list[S3Object], SensorCursor]:
+    """Objects modified after the cursor, oldest first (at most `limit`), and the cursor that covers them;
+    objects beyond the limit stay after the cursor for the next tick."""
     fresh = [
         obj
         for obj in objects
@@ -88,6 +91,7 @@ def new_objects(objects: Iterable[S3Object], cursor: SensorCursor) -> tuple[list
         or (obj.last_modified == cursor.last_modified and obj.key not in cursor.keys_at_last_modified)
     ]
     fresh.sort(key=lambda obj: (obj.last_modified, obj.key))
+    fresh = fresh[:limit] if limit is not None else fresh
     if not fresh:
         return [], cursor
     newest = fresh[-1].last_modified

@@ -81,3 +81,13 @@ def test_sweep_picks_missing_failed_and_replaced_versions_only():
         objects, ledger, now=T0 + timedelta(minutes=60), settle_time=timedelta(minutes=15)
     )
     assert sorted(o.key for o in due) == ["imports/failed.json", "imports/new.json", "imports/replaced.json"]
+
+
+def test_limit_leaves_the_rest_for_the_next_tick_even_within_one_second():
+    objects = [_obj("imports/a.json", 1), _obj("imports/b.json", 2), _obj("imports/c.json", 2)]
+    first, cursor = new_objects(objects, SensorCursor(), limit=2)
+    second, cursor = new_objects(objects, cursor, limit=2)
+    third, _ = new_objects(objects, cursor, limit=2)
+    assert [o.key for o in first] == ["imports/a.json", "imports/b.json"]
+    assert [o.key for o in second] == ["imports/c.json"]
+    assert third == []

@@ -1,0 +1,222 @@
+"""PostgreSQL side of the metric imports: one file's rows and its ledger row in one transaction.
+
+Plain functions over a psycopg2 connection the caller owns, so the asset decides where transactions begin
+and end (and retries them whole) and tests can point the same code at an isolated schema.
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+
+from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, LedgerEntry
+from ecom_pipeline.metric_imports.validation import Rejection
+from resources.errors import ServiceUnavailableError
+
+# Errors after which the same transaction can succeed if simply run again.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg2.OperationalError,  # lost connection, admin shutdown, server restart
+    psycopg2.InterfaceError,  # connection already closed under us
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+    ServiceUnavailableError,  # RdsPostgresResource.connect() could not reach the server
+)
+
+
+@dataclass(frozen=True)
+class ImportTables:
+    schema: str
+    metrics: str = "metrics"
+    ledger: str = "metric_import_files"
+
+    @property
+    def metrics_id(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.metrics)
+
+    @property
+    def ledger_id(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.ledger)
+
+    def describe_metrics(self) -> str:
+        return f"{self.schema}.{self.metrics}"
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    bucket: str
+    key: str
+    etag: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    already_imported: bool
+    rows_imported: int
+    rows_replaced: int  # rows of an earlier version of the same key, deleted in the same transaction
+
+
+def import_file_rows(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    file: FileVersion,
+    copy_text: str,
+    record_count: int,
+    run_id: str,
+) -> ImportOutcome:
+    """Replace the key's rows by the file's rows and mark the version imported; the caller commits.
+
+    An advisory lock on the key serialises concurrent runs of the same file (sensor and sweep), and the
+    ledger check inside that lock makes a duplicate event a no-op.
+    """
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"metric_import:{file.key}"])
+        cur.execute(
+            sql.SQL("SELECT etag, status FROM {} WHERE file_key = %s").format(tables.ledger_id), [file.key]
+        )
+        previous = cur.fetchone()
+        if previous is not None and previous[0] == file.etag and previous[1] == IMPORTED:
+            return ImportOutcome(already_imported=True, rows_imported=0, rows_replaced=0)
+        cur.execute(sql.SQL("DELETE FROM {} WHERE source_file = %s").format(tables.metrics_id), [file.key])
+        replaced = cur.rowcount
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            tables.metrics_id, sql.SQL(", ").join(sql.Identifier(c) for c in COPY_COLUMNS)
+        )
+        cur.copy_expert(copy, io.StringIO(copy_text), size=1 << 20)
+        copied = cur.rowcount
+        if copied != record_count:
+            raise RuntimeError(f"COPY of {file.key} wrote {copied} rows, expected {record_count}")
+        now = datetime.now(UTC)
+        _upsert_ledger(
+            cur,
+            tables,
+            file,
+            {
+                "status": IMPORTED,
+                "records_in_file": record_count,
+                "rows_imported": copied,
+                "reason_code": None,
+                "error": None,
+                "record_index": None,
+                "quarantine_key": None,
+                "run_id": run_id,
+                "last_attempt_at": now,
+                "imported_at": now,
+            },
+        )
+    return ImportOutcome(already_imported=False, rows_imported=copied, rows_replaced=replaced)
+
+
+def record_rejection(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    file: FileVersion,
+    rejection: Rejection,
+    quarantined_at: str,
+    run_id: str,
+) -> None:
+    """Mark the version rejected. Rows of an earlier good version of the key stay (and stay counted)."""
+    with conn.cursor() as cur:
+        _upsert_ledger(
+            cur,
+            tables,
+            file,
+            {
+                "status": REJECTED,
+                "records_in_file": rejection.total_records,
+                "reason_code": rejection.reason_code,
+                "error": rejection.message,
+                "record_index": rejection.record_index,
+                "quarantine_key": quarantined_at,
+                "run_id": run_id,
+                "last_attempt_at": datetime.now(UTC),
+            },
+        )
+
+
+def record_failure(
+    conn: psycopg2.extensions.connection, tables: ImportTables, file: FileVersion, error: str, run_id: str
+) -> None:
+    """Mark the version failed so the schedule's sweep retries it; never downgrades an imported version."""
+    with conn.cursor() as cur:
+        _upsert_ledger(
+            cur,
+            tables,
+            file,
+            {
+                "status": FAILED,
+                "reason_code": "database_error",
+                "error": error,
+                "run_id": run_id,
+                "last_attempt_at": datetime.now(UTC),
+            },
+            keep_if_imported=True,
+        )
+
+
+def _upsert_ledger(
+    cur: psycopg2.extensions.cursor,
+    tables: ImportTables,
+    file: FileVersion,
+    values: dict[str, object],
+    keep_if_imported: bool = False,
+) -> None:
+    columns = {"file_key": file.key, "bucket": file.bucket, "etag": file.etag, "size_bytes": file.size_bytes}
+    columns.update(values)
+    names = list(columns)
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names if n != "file_key"]
+    updates.append(sql.SQL("attempts = ledger.attempts + 1"))
+    guard = sql.SQL(" WHERE NOT (ledger.status = 'imported' AND ledger.etag = EXCLUDED.etag)")
+    statement = sql.SQL(
+        "INSERT INTO {} AS ledger ({}) VALUES ({}) ON CONFLICT (file_key) DO UPDATE SET {}{}"
+    ).format(
+        tables.ledger_id,
+        sql.SQL(", ").join(sql.Identifier(n) for n in names),
+        sql.SQL(", ").join(sql.Placeholder() * len(names)),
+        sql.SQL(", ").join(updates),
+        guard if keep_if_imported else sql.SQL(""),
+    )
+    cur.execute(statement, [columns[n] for n in names])
+
+
+def ledger_entries(conn: psycopg2.extensions.connection, tables: ImportTables) -> dict[str, LedgerEntry]:
+    """Every key's last attempted version and status, for the schedule's sweep."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT file_key, etag, status FROM {}").format(tables.ledger_id))
+        return {key: LedgerEntry(etag=etag, status=status) for key, etag, status in cur.fetchall()}
+
+
+def ledger_row(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> dict | None:
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT * FROM {} WHERE file_key = %s").format(tables.ledger_id), [file_key])
+        row = cur.fetchone()
+        return dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
+
+
+@dataclass(frozen=True)
+class FileRowStats:
+    row_count: int
+    duplicate_groups: list[tuple[str, datetime, int]]  # (name, timestamp, copies), at most 10
+
+
+def file_row_stats(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> FileRowStats:
+    """What the asset checks compare: rows in `metrics` from this file and repeated (name, timestamp)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE source_file = %s").format(tables.metrics_id), [file_key]
+        )
+        (count,) = cur.fetchone()
+        cur.execute(
+            sql.SQL(
+                'SELECT name, "timestamp", count(*) FROM {} WHERE source_file = %s '
+                'GROUP BY name, "timestamp" HAVING count(*) > 1 ORDER BY count(*) DESC, name LIMIT 10'
+            ).format(tables.metrics_id),
+            [file_key],
+        )
+        return FileRowStats(row_count=count, duplicate_groups=list(cur.fetchall()))
