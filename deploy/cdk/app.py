@@ -1,0 +1,52 @@
+"""CDK entry point: `cdk synth|deploy -c environment=dev -c environmentSuffix=dev -c influxdbUrl=... ...`.
+
+Context keys (or the environment variables in brackets, as in seed 004): environment [ENVIRONMENT],
+environmentSuffix [ENVIRONMENT_SUFFIX], influxdbUrl, paymentsApiUrl, shipmentsApiUrl, influxdbOrg,
+influxdbBucket. Account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT/REGION).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+# `cdk` runs this file from deploy/cdk; make the repository importable without an installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from aws_cdk import App, Environment  # noqa: E402
+
+from deploy.cdk.deployment import Deployment, build_deployment  # noqa: E402
+from deploy.cdk.settings import ExternalEndpoints, settings_for  # noqa: E402
+
+
+def _context(app: App, key: str, env_var: str | None = None, default: str | None = None) -> str:
+    value = app.node.try_get_context(key) or (os.environ.get(env_var) if env_var else None) or default
+    return str(value) if value is not None else ""
+
+
+def build_app(app: App) -> Deployment:
+    """Read the settings from context and add the stacks to `app`."""
+    endpoints = ExternalEndpoints(
+        influxdb_url=_context(app, "influxdbUrl"),
+        payments_api_url=_context(app, "paymentsApiUrl"),
+        shipments_api_url=_context(app, "shipmentsApiUrl"),
+        influxdb_org=_context(app, "influxdbOrg", default="ecom"),
+        influxdb_bucket=_context(app, "influxdbBucket", default="energy"),
+    )
+    environment = _context(app, "environment", "ENVIRONMENT", "dev")
+    suffix = _context(app, "environmentSuffix", "ENVIRONMENT_SUFFIX", environment)
+    settings = settings_for(environment, suffix, endpoints)
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    env = Environment(account=account, region=region) if account and region else None
+    return build_deployment(app, settings, env)
+
+
+def main() -> None:
+    app = App()
+    build_app(app)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""The Dagster webserver and daemon as ECS Fargate services, with the instance on RDS PostgreSQL.
+
+The daemon runs schedules and sensors and launches queued runs in its own task, so jobs on the default
+(multiprocess) executor run their steps there and `*_on_lambda` jobs invoke the step functions from there:
+the daemon's role holds the pipeline permissions plus InvokeFunction. The webserver only serves the UI
+(behind an internal load balancer: Dagster has no authentication of its own) and reads compute logs.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as ecs_patterns
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from deploy.cdk.container_image import orchestrator_image
+from deploy.cdk.data_stores_stack import DataStoresStack
+from deploy.cdk.instance_database_stack import InstanceDatabaseStack
+from deploy.cdk.network_stack import POSTGRES_PORT, NetworkStack
+from deploy.cdk.pipeline_access import pipeline_environment, pipeline_statements
+from deploy.cdk.settings import INSTANCE_DATABASE_NAME, WEBSERVER_PORT, DeploymentSettings
+from deploy.cdk.step_functions_stack import LOG_RETENTION, StepFunctionsStack
+
+# ECS injects the secret's fields; the shell joins them into the URL deploy/dagster.yaml reads. The
+# generated password holds only URL-safe characters (instance_database_stack.py).
+_WITH_INSTANCE_URL = (
+    'export DAGSTER_PG_URL="postgresql+psycopg2://$DAGSTER_PG_USERNAME:$DAGSTER_PG_PASSWORD'
+    '@$DAGSTER_PG_HOST:$DAGSTER_PG_PORT/$DAGSTER_PG_DB" && exec '
+)
+WEBSERVER_COMMAND = f"dagster-webserver -h 0.0.0.0 -p {WEBSERVER_PORT} -w workspace.yaml"
+DAEMON_COMMAND = "dagster-daemon run -w workspace.yaml"
+
+
+class OrchestratorStack(Stack):
+    """ECS cluster with two services: `dagster-webserver` (load balanced) and `dagster-daemon` (one task)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        network: NetworkStack,
+        stores: DataStoresStack,
+        database: InstanceDatabaseStack,
+        step_functions: StepFunctionsStack,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self._settings = settings
+        self._stores = stores
+        self._database = database
+        self.cluster = ecs.Cluster(
+            self,
+            "Cluster",
+            cluster_name=settings.name("ecom-pipeline"),
+            vpc=network.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+        self._image = orchestrator_image()
+        self.tasks_sg = ec2.SecurityGroup(
+            self,
+            "TasksSecurityGroup",
+            vpc=network.vpc,
+            security_group_name=settings.name("ecom-orchestrator"),
+            description="Dagster webserver and daemon tasks",
+            allow_all_outbound=True,
+        )
+        # The rule belongs to this stack: the database stack is deployed before these tasks exist.
+        database_sg = ec2.SecurityGroup.from_security_group_id(
+            self, "InstanceDatabaseSecurityGroup", database.security_group.security_group_id, mutable=True
+        )
+        database_sg.add_ingress_rule(self.tasks_sg, ec2.Port.tcp(POSTGRES_PORT), "orchestrator to PostgreSQL")
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+        self.webserver_role = self._task_role("Webserver", "dagster-webserver")
+        self._add_statements(self.webserver_role, self._read_logs_statements())
+        webserver_task = self._task_definition(
+            "Webserver",
+            self.webserver_role,
+            WEBSERVER_COMMAND,
+            settings.webserver_cpu,
+            settings.webserver_memory_mb,
+        )
+        self.webserver = ecs_patterns.ApplicationLoadBalancedFargateService(
+            self,
+            "Webserver",
+            service_name=settings.name("dagster-webserver"),
+            cluster=self.cluster,
+            task_definition=webserver_task,
+            desired_count=1,
+            public_load_balancer=False,
+            listener_port=80,
+            task_subnets=private,
+            security_groups=[self.tasks_sg],
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+            min_healthy_percent=0,
+        )
+        self.webserver.target_group.configure_health_check(path="/server_info", healthy_http_codes="200")
+
+        self.daemon_role = self._task_role("Daemon", "dagster-daemon")
+        statements = [
+            *pipeline_statements(stores, database.secret),
+            iam.PolicyStatement(
+                sid="InvokeStepFunctions",
+                actions=["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"],
+                resources=[function.function_arn for function in step_functions.functions.values()],
+            ),
+        ]
+        self._add_statements(self.daemon_role, statements)
+        daemon_task = self._task_definition(
+            "Daemon", self.daemon_role, DAEMON_COMMAND, settings.daemon_cpu, settings.daemon_memory_mb
+        )
+        # Exactly one daemon: two would run every schedule twice. Stop the old one before starting the new.
+        self.daemon = ecs.FargateService(
+            self,
+            "Daemon",
+            service_name=settings.name("dagster-daemon"),
+            cluster=self.cluster,
+            task_definition=daemon_task,
+            desired_count=1,
+            min_healthy_percent=0,
+            max_healthy_percent=100,
+            vpc_subnets=private,
+            security_groups=[self.tasks_sg],
+            circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
+        )
+        CfnOutput(self, "WebserverUrl", value=f"http://{self.webserver.load_balancer.load_balancer_dns_name}")
+        CfnOutput(self, "ClusterArn", value=self.cluster.cluster_arn)
+        CfnOutput(self, "DaemonServiceArn", value=self.daemon.service_arn)
+        CfnOutput(self, "WebserverServiceArn", value=self.webserver.service.service_arn)
+
+    def _task_role(self, construct_id: str, base: str) -> iam.Role:
+        return iam.Role(
+            self,
+            f"{construct_id}TaskRole",
+            role_name=self._settings.name(f"{base}-task"),
+            assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
+            description=f"Task role of {self._settings.name(base)}",
+        )
+
+    @staticmethod
+    def _add_statements(role: iam.Role, statements: list[iam.PolicyStatement]) -> None:
+        for statement in statements:
+            role.add_to_policy(statement)
+
+    def _read_logs_statements(self) -> list[iam.PolicyStatement]:
+        """The UI shows compute logs (stdout/stderr of steps) from the logs bucket."""
+        logs_bucket = self._stores.logs_bucket
+        return [
+            iam.PolicyStatement(
+                sid="ListComputeLogs", actions=["s3:ListBucket"], resources=[logs_bucket.bucket_arn]
+            ),
+            iam.PolicyStatement(
+                sid="ReadComputeLogs", actions=["s3:GetObject"], resources=[logs_bucket.arn_for_objects("*")]
+            ),
+        ]
+
+    def _task_definition(
+        self, construct_id: str, task_role: iam.Role, command: str, cpu: int, memory_mb: int
+    ) -> ecs.FargateTaskDefinition:
+        settings, database = self._settings, self._database
+        task = ecs.FargateTaskDefinition(
+            self,
+            f"{construct_id}TaskDefinition",
+            family=settings.name(f"dagster-{construct_id.lower()}"),
+            cpu=cpu,
+            memory_limit_mib=memory_mb,
+            task_role=task_role,
+        )
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}LogGroup",
+            log_group_name=f"/ecs/{settings.name(f'dagster-{construct_id.lower()}')}",
+            retention=LOG_RETENTION[settings.log_retention_days],
+            removal_policy=RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY,
+        )
+        container = task.add_container(
+            construct_id,
+            container_name=f"dagster-{construct_id.lower()}",
+            image=self._image,
+            entry_point=["/bin/sh", "-c"],
+            command=[_WITH_INSTANCE_URL + command],
+            environment={
+                **pipeline_environment(settings, self._stores, database.secret),
+                # Few, long-lived connections using LISTEN/NOTIFY: straight to the instance, not the proxy.
+                "DAGSTER_PG_HOST": database.instance.db_instance_endpoint_address,
+                "DAGSTER_PG_PORT": str(POSTGRES_PORT),
+                "DAGSTER_PG_DB": INSTANCE_DATABASE_NAME,
+            },
+            secrets={
+                "DAGSTER_PG_USERNAME": ecs.Secret.from_secrets_manager(database.secret, "username"),
+                "DAGSTER_PG_PASSWORD": ecs.Secret.from_secrets_manager(database.secret, "password"),
+            },
+            logging=ecs.LogDrivers.aws_logs(stream_prefix=construct_id.lower(), log_group=log_group),
+            stop_timeout=Duration.seconds(60),
+        )
+        if construct_id == "Webserver":
+            container.add_port_mappings(ecs.PortMapping(container_port=WEBSERVER_PORT))
+        return task

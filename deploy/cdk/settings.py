@@ -1,0 +1,114 @@
+"""Deployment settings: what differs between dev and prod, and how resources are named.
+
+Plain data (no CDK imports) so the dev/prod matrix can be read and tested on its own. The environment
+suffix follows seed 004 (`lambda-dlq-{environmentSuffix}`): every physical name ends with it, so several
+copies (dev, prod, a pull request) live side by side in one account.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ecom_pipeline.constants import LAMBDA_FUNCTION_PREFIX, LAMBDA_STEP_SIZES
+
+ENVIRONMENTS = ("dev", "prod")
+_SUFFIX_PATTERN = re.compile(r"^[a-z0-9]{2,12}$")
+
+# Seed 004: "Alert when >5 errors in 10 minutes" (the small, API-like function) and ">3" (the batch one).
+ERROR_ALARM_THRESHOLDS = {"small": 5, "large": 3}
+ERROR_ALARM_PERIOD_MINUTES = 10
+# Seed 001 alarms at 13 of 15 minutes; the same fraction applies to every size class.
+DURATION_ALARM_FRACTION_OF_TIMEOUT = 13 / 15
+# Seed 004: failed executions are kept 14 days for investigation.
+DLQ_RETENTION_DAYS = 14
+# Namespaces the pipelines publish custom metrics under (PutMetricData is scoped to these).
+METRIC_NAMESPACES = ("EcomPipeline", "EcommerceProductOnboarding", "ONS/InfluxDB")
+INSTANCE_DATABASE_NAME = "dagster"
+INSTANCE_DATABASE_USER = "dagster"
+WEBSERVER_PORT = 3000
+
+
+class SettingsError(ValueError):
+    """A deployment parameter is missing or invalid; the message names the CDK context key."""
+
+
+@dataclass(frozen=True)
+class ExternalEndpoints:
+    """Services the pipelines call that this app does not create (passed as CDK context)."""
+
+    influxdb_url: str
+    payments_api_url: str
+    shipments_api_url: str
+    influxdb_org: str = "ecom"
+    influxdb_bucket: str = "energy"
+
+
+@dataclass(frozen=True)
+class DeploymentSettings:
+    """Everything the stacks read; build with `settings_for`."""
+
+    environment: str
+    suffix: str
+    endpoints: ExternalEndpoints
+    log_retention_days: int
+    retain_data: bool
+    reserved_concurrency: dict[str, int]
+    instance_db_class: str
+    instance_db_multi_az: bool
+    instance_db_backup_days: int
+    nat_gateways: int
+    webserver_cpu: int
+    webserver_memory_mb: int
+    daemon_cpu: int
+    daemon_memory_mb: int
+    # Secrets owned by other teams (the e-commerce platform's database); imported by name, never created.
+    source_db_secret_name: str = "ecommerce/rds/credentials"
+    step_sizes: dict[str, dict[str, int]] = field(default_factory=lambda: dict(LAMBDA_STEP_SIZES))
+
+    def name(self, base: str) -> str:
+        """Physical resource name with the environment suffix, e.g. `lambda-dlq-dev`."""
+        return f"{base}-{self.suffix}"
+
+    def step_function_name(self, size: str) -> str:
+        """Name the Lambda executor derives from the op's size tag (see ecom_pipeline.constants)."""
+        return f"{LAMBDA_FUNCTION_PREFIX}-{size}-{self.suffix}"
+
+    def stack_name(self, part: str) -> str:
+        return f"EcomPipeline-{part}-{self.suffix}"
+
+
+def settings_for(environment: str, suffix: str, endpoints: ExternalEndpoints) -> DeploymentSettings:
+    """The dev/prod matrix: dev is cheap and disposable, prod keeps data and survives an AZ loss."""
+    if environment not in ENVIRONMENTS:
+        raise SettingsError(f"context 'environment' must be one of {ENVIRONMENTS}, got {environment!r}")
+    if not _SUFFIX_PATTERN.match(suffix):
+        raise SettingsError(
+            f"context 'environmentSuffix' must be 2-12 lowercase letters or digits, got {suffix!r}"
+        )
+    for key, value in (
+        ("influxdbUrl", endpoints.influxdb_url),
+        ("paymentsApiUrl", endpoints.payments_api_url),
+        ("shipmentsApiUrl", endpoints.shipments_api_url),
+    ):
+        if not value.startswith("https://"):
+            raise SettingsError(f"context '{key}' must be an https:// URL, got {value!r}")
+    prod = environment == "prod"
+    return DeploymentSettings(
+        environment=environment,
+        suffix=suffix,
+        endpoints=endpoints,
+        log_retention_days=30 if prod else 7,
+        retain_data=prod,
+        # Seed 004 reserves 5 per function; prod lets light steps fan out further. The sum bounds the
+        # number of instance-database connections the step functions can open (see deploy/README.md).
+        reserved_concurrency={"small": 20, "large": 5} if prod else {"small": 5, "large": 5},
+        instance_db_class="t4g.medium" if prod else "t4g.micro",
+        instance_db_multi_az=prod,
+        instance_db_backup_days=7 if prod else 1,
+        nat_gateways=2 if prod else 1,
+        webserver_cpu=1024 if prod else 512,
+        webserver_memory_mb=2048 if prod else 1024,
+        daemon_cpu=2048 if prod else 1024,
+        daemon_memory_mb=4096 if prod else 2048,
+    )
