@@ -58,7 +58,10 @@ LAMBDA_EXECUTOR_CONFIG = {
 }
 
 
-def build_lambda_executor(config: dict) -> StepDelegatingExecutor:
+def build_lambda_executor(
+    config: dict, handler_class: type[LambdaStepHandler] = LambdaStepHandler
+) -> StepDelegatingExecutor:
+    """The executor from its (resolved) config; `handler_class` lets tests simulate the transport."""
     environment = config.get("environment") or os.environ.get("ECOM_ENV", "local")
     settings = LambdaStepSettings(
         environment=environment,
@@ -70,7 +73,7 @@ def build_lambda_executor(config: dict) -> StepDelegatingExecutor:
         timeout_grace_s=config["timeout_grace_seconds"],
     )
     return StepDelegatingExecutor(
-        LambdaStepHandler(settings),
+        handler_class(settings),
         retries=RetryMode.from_config(config["retries"]),
         sleep_seconds=config["poll_interval_seconds"],
         check_step_health_interval_seconds=config["health_check_interval_seconds"],

@@ -42,8 +42,10 @@ class InvocationRecord:
 
     def observe(self, marker: Marker) -> None:
         self.markers.append(marker.kind)
-        if marker.request_id and self.request_id is None:
-            self.request_id = marker.request_id
+        if marker.request_id and marker.kind == STARTED:
+            self.request_id = (
+                marker.request_id
+            )  # the function's own id (the invoke response's may differ locally)
         if marker.kind == STARTED and self.started_at is None:
             self.started_at = marker.timestamp
             self.function_deadline = marker.deadline
