@@ -1,0 +1,303 @@
+"""InfluxDB-v2-style token check in front of VictoriaMetrics.
+
+Why not vmauth: Debian's vmauth (1.79) matches only `Authorization: Bearer|Basic`, while InfluxDB clients
+send `Authorization: Token <token>`, and it cannot answer 401 in InfluxDB's JSON shape. This proxy is
+threaded, keeps upstream connections alive per thread and streams large request bodies, since it sits
+in the write path of the 1M-point benchmark.
+
+Run: `python -m deploy.local.influx_auth_proxy --port P --upstream http://127.0.0.1:VM --credentials-file F`
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import http.client
+import json
+import signal
+import sys
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from deploy.local.process_control import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
+
+MODULE = "deploy.local.influx_auth_proxy"
+
+BUFFERED_BODY_LIMIT = 4 * 1024 * 1024  # bodies up to this size are buffered so a stale keep-alive retry works
+CHUNK = 256 * 1024
+_HOP_BY_HOP = {
+    "host",
+    "authorization",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "te",
+    "upgrade",
+    "proxy-authorization",
+}
+_RELAYED_RESPONSE_HEADERS = {"content-type", "content-encoding", "x-influxdb-version", "x-influxdb-build"}
+UNAUTHORIZED = {"code": "unauthorized", "message": "unauthorized access"}
+
+
+class _Upstream(threading.local):
+    connection: http.client.HTTPConnection | None = None
+
+
+class InfluxAuthProxyServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], upstream: str, token: str) -> None:
+        super().__init__(address, InfluxAuthProxyHandler)
+        parsed = urllib.parse.urlsplit(upstream)
+        self.upstream_host = parsed.hostname or "127.0.0.1"
+        self.upstream_port = parsed.port or 80
+        self.expected_authorization = f"Token {token}".encode()
+        self.upstream = _Upstream()
+
+
+class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: InfluxAuthProxyServer
+    server_version = "ecom-influx-proxy"
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        if args and str(args[1] if len(args) > 1 else "").startswith("5"):
+            super().log_message(format, *args)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle()
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_GET  # noqa: N815
+
+    def _handle(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/health":
+            self._health()
+            return
+        if path != "/ping" and not self._authorized():
+            self._drain_body()
+            self._send_json(401, UNAUTHORIZED)
+            return
+        self._forward()
+
+    def _authorized(self) -> bool:
+        supplied = (self.headers.get("Authorization") or "").strip().encode()
+        return hmac.compare_digest(supplied, self.server.expected_authorization)
+
+    def _health(self) -> None:
+        try:
+            status, _, _ = self._exchange("GET", "/health", {}, b"", None)
+            healthy = status == 200
+        except OSError:
+            healthy = False
+        body = {
+            "name": "influxdb",
+            "message": "ready for queries and writes" if healthy else "VictoriaMetrics unreachable",
+            "status": "pass" if healthy else "fail",
+            "checks": [],
+            "version": "victoria-metrics-compat",
+        }
+        self._send_json(200 if healthy else 503, body)
+
+    def _upstream_path(self) -> str:
+        """InfluxDB buckets become VictoriaMetrics' `db` label, so tests can isolate by bucket."""
+        path, _, query = self.path.partition("?")
+        if path != "/api/v2/write" or not query:
+            return self.path
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        if "bucket" in params and "db" not in params:
+            query += "&db=" + urllib.parse.quote(params["bucket"][0], safe="")
+        return f"{path}?{query}"
+
+    def _forward(self) -> None:
+        upstream_path = self._upstream_path()
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            if chunked or length <= BUFFERED_BODY_LIMIT:
+                body = self._read_chunked() if chunked else self.rfile.read(length)
+                status, response_headers, payload = self._exchange(
+                    self.command, upstream_path, headers, body, None
+                )
+            else:
+                status, response_headers, payload = self._exchange(
+                    self.command, upstream_path, headers, b"", (self.rfile, length)
+                )
+        except OSError as exc:
+            self.close_connection = True
+            self._send_json(503, {"code": "unavailable", "message": f"upstream unavailable: {exc}"})
+            return
+        if status >= 400 and "json" not in response_headers.get("content-type", ""):
+            code = "invalid" if status < 500 else "internal error"
+            self._send_json(status, {"code": code, "message": payload.decode(errors="replace").strip()})
+            return
+        self.send_response(status)
+        for key, value in response_headers.items():
+            self.send_header(key, value)
+        self.send_header("X-Influxdb-Version", "victoria-metrics-compat")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        body: bytes,
+        stream: tuple[object, int] | None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One upstream round trip on this thread's keep-alive connection (one retry if it went stale)."""
+        for attempt in (1, 2):
+            connection = self.server.upstream.connection
+            if connection is None:
+                connection = http.client.HTTPConnection(
+                    self.server.upstream_host, self.server.upstream_port, timeout=120
+                )
+                self.server.upstream.connection = connection
+            try:
+                connection.putrequest(method, path, skip_accept_encoding=True)
+                for key, value in headers.items():
+                    connection.putheader(key, value)
+                connection.putheader("Content-Length", str(stream[1] if stream else len(body)))
+                connection.endheaders()
+                if stream is not None:
+                    _copy_stream(stream[0], connection, stream[1])
+                elif body:
+                    connection.send(body)
+                response = connection.getresponse()
+                payload = response.read()
+                relayed = {
+                    k.lower(): v for k, v in response.getheaders() if k.lower() in _RELAYED_RESPONSE_HEADERS
+                }
+                if response.will_close:
+                    connection.close()
+                    self.server.upstream.connection = None
+                return response.status, relayed, payload
+            except (http.client.HTTPException, OSError):
+                connection.close()
+                self.server.upstream.connection = None
+                if attempt == 2 or stream is not None:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _drain_body(self) -> None:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self._read_chunked()
+            return
+        remaining = int(self.headers.get("Content-Length") or 0)
+        while remaining > 0:
+            got = self.rfile.read(min(CHUNK, remaining))
+            if not got:
+                break
+            remaining -= len(got)
+
+    def _send_json(self, status: int, body: dict[str, object]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("X-Influxdb-Version", "victoria-metrics-compat")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+
+def _copy_stream(source: object, connection: http.client.HTTPConnection, length: int) -> None:
+    remaining = length
+    while remaining > 0:
+        chunk = source.read(min(CHUNK, remaining))  # type: ignore[attr-defined]
+        if not chunk:
+            raise OSError("client closed the connection mid-body")
+        connection.send(chunk)
+        remaining -= len(chunk)
+
+
+class InfluxAuthProxy:
+    """The stack's controller for the proxy process."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.process = ManagedProcess(
+            name="influx-proxy",
+            run_dir=config.run_dir,
+            logs_dir=config.logs_dir,
+            port=config.influx_port,
+            cmdline_marker=f"{MODULE} --port {config.influx_port}",
+        )
+
+    def is_ready(self) -> bool:
+        connection = http.client.HTTPConnection(HOST, self.config.influx_port, timeout=3)
+        try:
+            connection.request("GET", "/health")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def ensure_running(self) -> str:
+        if self.process.pid() is not None and self.is_ready():
+            return "running"
+        if self.process.pid() is not None:
+            self.process.stop()
+        if port_open(self.config.influx_port):
+            raise StackError(
+                f"port {self.config.influx_port} (influx-proxy) is bound by a process this stack did not "
+                "start; export another ECOM_INFLUX_PORT"
+            )
+        argv = [sys.executable, "-m", MODULE, "--port", str(self.config.influx_port)]
+        argv += ["--upstream", self.config.vm_url, "--credentials-file", str(self.config.secrets_file)]
+        pid = self.process.start(argv, cwd=REPO_ROOT)
+        wait_until(
+            self.is_ready,
+            service="influx-proxy",
+            port=self.config.influx_port,
+            log_file=self.process.log_file,
+            timeout=30,
+            alive=lambda: self.process.pid() == pid,
+        )
+        return "started"
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True, help="VictoriaMetrics base URL")
+    parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with key influx_token")
+    args = parser.parse_args(argv)
+    token = json.loads(args.credentials_file.read_text())["influx_token"]
+    server = InfluxAuthProxyServer((args.host, args.port), args.upstream, token)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    print(f"influx auth proxy on {args.host}:{args.port} -> {args.upstream}", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

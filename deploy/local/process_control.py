@@ -1,0 +1,190 @@
+"""Start, find and stop the stack's background processes through pid files.
+
+Every service runs in its own session (process group) so `down` can stop it with everything it spawned,
+and a pid file is only trusted when the process behind it still has the expected command line (pids get
+reused after a crash).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class StackError(RuntimeError):
+    """A service could not be started or stopped; the message names service, port and log file."""
+
+
+@dataclass(frozen=True)
+class ManagedProcess:
+    """A named background process of the stack: its pid file, log file and the port it serves."""
+
+    name: str
+    run_dir: Path
+    logs_dir: Path
+    port: int
+    cmdline_marker: str
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.logs_dir / f"{self.name}.log"
+
+    def pid(self) -> int | None:
+        """The pid of our running process, or None (stale pid files are removed)."""
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        if is_alive(pid) and self.cmdline_marker in read_cmdline(pid):
+            return pid
+        self.pid_file.unlink(missing_ok=True)
+        return None
+
+    def start(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+    ) -> int:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_file, "ab") as log:
+            process = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                cwd=cwd,
+                user=user,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{process.pid}\n")
+        return process.pid
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> bool:
+        """Signal the process group, escalate to SIGKILL after `timeout`; True if something was stopped."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        stop_process_group(pid, sig, timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie child of ours is not alive
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def read_cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def stop_process_group(pid: int, sig: int, timeout: float) -> None:
+    try:
+        pgid = os.getpgid(pid)
+    except ProcessLookupError:
+        return
+    target_group = pgid == pid  # started with start_new_session: the leader's group holds its children
+    _signal(pid, pgid if target_group else None, sig)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not is_alive(pid) and not (target_group and _group_alive(pgid)):
+            return
+        time.sleep(0.1)
+    _signal(pid, pgid if target_group else None, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and is_alive(pid):
+        time.sleep(0.1)
+
+
+def _signal(pid: int, pgid: int | None, sig: int) -> None:
+    try:
+        if pgid is not None:
+            os.killpg(pgid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.getpgid(int(entry)) == pgid and is_alive(int(entry)):
+                    return True
+            except ProcessLookupError:
+                continue
+    return False
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(
+    ready: Callable[[], bool],
+    *,
+    service: str,
+    port: int,
+    log_file: Path,
+    timeout: float,
+    alive: Callable[[], bool] | None = None,
+) -> None:
+    """Poll `ready` until it returns True; raise a StackError naming service, port and log on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ready():
+                return
+        except Exception:  # noqa: BLE001 - not ready yet; the timeout message points at the log
+            pass
+        if alive is not None and not alive():
+            raise StackError(f"{service} exited while starting (port {port}); see its log: {log_file}")
+        time.sleep(0.2)
+    raise StackError(f"{service} not ready on 127.0.0.1:{port} after {timeout:.0f}s; see its log: {log_file}")
+
+
+def wait_port_free(port: int, service: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not port_open(port):
+            return
+        time.sleep(0.1)
+    raise StackError(f"port {port} of {service} is still bound after {timeout:.0f}s")

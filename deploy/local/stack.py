@@ -1,0 +1,198 @@
+"""Local stack CLI: `python -m deploy.local.stack up|down|status [--state-dir DIR]`.
+
+`up` is idempotent: running services are only health-checked, dead or hung ones are restarted, the AWS
+resources are re-asserted and `stack.env` is rewritten only when it changes. `down` stops every process
+the stack started (pid files under `<state>/run/`) and waits until its ports are free. A file lock
+serialises concurrent `up`/`down` calls of teammates sharing one state dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import http.client
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from deploy.local import local_credentials
+from deploy.local.aws_bootstrap import bootstrap
+from deploy.local.influx_auth_proxy import InfluxAuthProxy
+from deploy.local.moto_server import MotoServer
+from deploy.local.postgres_server import PostgresServer
+from deploy.local.process_control import (
+    ManagedProcess,
+    StackError,
+    is_alive,
+    port_open,
+    read_cmdline,
+    stop_process_group,
+    wait_port_free,
+    wait_until,
+)
+from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
+from deploy.local.stack_env import stack_variables, write_stack_files
+from deploy.local.victoria_metrics import VictoriaMetricsServer
+
+SOURCE_API_MODULE = "deploy.local.source_api"
+
+
+class SourceApiServer:
+    """The teammate-owned payments/shipments API; started last, only once its module exists."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.process = ManagedProcess(
+            name="source-api",
+            run_dir=config.run_dir,
+            logs_dir=config.logs_dir,
+            port=config.api_port,
+            cmdline_marker=f"{SOURCE_API_MODULE} --port {config.api_port}",
+        )
+
+    @staticmethod
+    def module_exists() -> bool:
+        local = REPO_ROOT / "deploy" / "local"
+        return (local / "source_api.py").exists() or (local / "source_api" / "__main__.py").exists()
+
+    def is_ready(self) -> bool:
+        connection = http.client.HTTPConnection(HOST, self.config.api_port, timeout=3)
+        try:
+            connection.request("GET", "/health")
+            return connection.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            connection.close()
+
+    def ensure_running(self, variables: dict[str, str]) -> str:
+        if not self.module_exists():
+            return "skipped (deploy/local/source_api not written yet)"
+        if self.process.pid() is not None and self.is_ready():
+            return "running"
+        if self.process.pid() is not None:
+            self.process.stop()
+        if port_open(self.config.api_port):
+            raise StackError(
+                f"port {self.config.api_port} (source-api) is bound by a process this stack did not start"
+            )
+        env = {**os.environ, **variables}
+        argv = [sys.executable, "-m", SOURCE_API_MODULE, "--port", str(self.config.api_port)]
+        pid = self.process.start(argv, env=env, cwd=REPO_ROOT)
+        wait_until(
+            self.is_ready,
+            service="source-api",
+            port=self.config.api_port,
+            log_file=self.process.log_file,
+            timeout=60,
+            alive=lambda: self.process.pid() == pid,
+        )
+        return "started"
+
+    def stop(self) -> bool:
+        return self.process.stop()
+
+
+@contextmanager
+def stack_lock(config: StackConfig) -> Iterator[None]:
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    with open(config.state_dir / "stack.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def up(config: StackConfig) -> dict[str, str]:
+    """Start or repair every service; returns service -> what happened."""
+    config.ensure_dirs()
+    credentials = local_credentials.load_or_create(config.secrets_file)
+    states: dict[str, str] = {}
+    postgres = PostgresServer(config)
+    states["postgres"] = postgres.ensure_running()
+    postgres.provision(credentials.ecom_db_password)
+    states["moto"] = MotoServer(config).ensure_running()
+    aws_outputs = bootstrap(config, credentials)
+    states["victoria-metrics"] = VictoriaMetricsServer(config).ensure_running()
+    states["influx-proxy"] = InfluxAuthProxy(config).ensure_running()
+    variables = stack_variables(config, credentials, aws_outputs)
+    changed = write_stack_files(config, variables)
+    states["stack.env"] = "written" if config.env_file in changed else "unchanged"
+    states["source-api"] = SourceApiServer(config).ensure_running(variables)
+    return states
+
+
+def _services(config: StackConfig) -> list[tuple[str, ManagedProcess]]:
+    return [
+        ("source-api", SourceApiServer(config).process),
+        ("influx-proxy", InfluxAuthProxy(config).process),
+        ("victoria-metrics", VictoriaMetricsServer(config).process),
+        ("moto", MotoServer(config).process),
+        ("postgres", PostgresServer(config).process),
+    ]
+
+
+def down(config: StackConfig) -> dict[str, str]:
+    states = {}
+    for name, process in _services(config):
+        sig = signal.SIGINT if name == "postgres" else signal.SIGTERM  # postgres: fast shutdown
+        states[name] = "stopped" if process.stop(sig, timeout=30) else "not running"
+    states["lambda workers"] = f"{_stop_leftover_lambda_workers(config)} stopped"
+    for name, process in _services(config):
+        wait_port_free(process.port, name)
+    return states
+
+
+def _stop_leftover_lambda_workers(config: StackConfig) -> int:
+    """Workers the moto server could not stop itself (e.g. it was killed); identified by pid file."""
+    stopped = 0
+    worker_dir = config.run_dir / "lambda-workers"
+    for pid_file in worker_dir.glob("*.pid") if worker_dir.is_dir() else []:
+        pid = int(pid_file.stem)
+        cmdline = read_cmdline(pid)
+        if is_alive(pid) and "lambda_subprocess_runtime" in cmdline and str(config.state_dir) in cmdline:
+            stop_process_group(pid, signal.SIGKILL, timeout=5)
+            stopped += 1
+        pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def status(config: StackConfig) -> list[tuple[str, str, int, str]]:
+    rows = []
+    for name, process in reversed(_services(config)):
+        pid = process.pid()
+        state = f"running (pid {pid})" if pid else "stopped"
+        if pid and not port_open(process.port):
+            state = f"not listening (pid {pid})"
+        rows.append((name, state, process.port, str(process.log_file)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.local.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("--state-dir", help="default: $ECOM_STACK_DIR or <repo>/.local")
+    args = parser.parse_args(argv)
+    config = StackConfig.from_env(args.state_dir)
+    started = time.monotonic()
+    try:
+        if args.command == "status":
+            for name, state, port, log in status(config):
+                print(f"{name:<17} {state:<26} 127.0.0.1:{port:<6} {log}")
+            return 0
+        with stack_lock(config):
+            states = up(config) if args.command == "up" else down(config)
+    except StackError as exc:
+        print(f"stack {args.command} failed: {exc}", file=sys.stderr)
+        return 1
+    for name, state in states.items():
+        print(f"{name:<17} {state}")
+    if args.command == "up":
+        print(f"env file: {config.env_file}  (set -a; . {config.env_file}; set +a)")
+    print(f"stack {args.command} done in {time.monotonic() - started:.1f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
