@@ -1,0 +1,164 @@
+"""Vendor-upload configuration and the UploadRecords staging table.
+
+`UploadRecordsResource` writes with the low-level client and several threads because one BatchWriteItem
+call carries only 25 items: on a 100,000-row upload the round trips, not the bytes, set the pace.
+"""
+
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from botocore.exceptions import ClientError
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field
+
+from resources.aws_clients import AwsClientResource
+from resources.errors import ConfigurationError, ServiceUnavailableError
+
+_BATCH_WRITE_LIMIT = 25
+
+
+class ProductUploadsConfig(ConfigurableResource):
+    """Where uploads come from and where their outcomes go."""
+
+    uploads_bucket: str = Field(description="Bucket with vendor CSVs under uploads/{VENDOR_ID}/.")
+    errors_queue_url: str = Field(description="SQS queue for rejected rows.")
+    notifications_topic_arn: str = Field(description="SNS topic for the per-upload summary.")
+    uploads_prefix: str = Field(default="uploads/", description="Key prefix of vendor folders.")
+    error_rate_warn_threshold: float = Field(
+        default=0.1, description="Share of rejected rows above which the error-rate check warns."
+    )
+    metrics_namespace: str = Field(default="EcommerceProductOnboarding")
+    db_schema: str | None = Field(
+        default=None, description="Schema of vendors/products/upload_history; unset uses the search_path."
+    )
+    sensor_page_size: int = Field(default=1000, description="MaxKeys of every S3 list call of upload_sensor.")
+    sensor_max_runs_per_tick: int = Field(default=200, description="New uploads requested per tick at most.")
+    sensor_sweep_keys_per_tick: int = Field(
+        default=1000, description="Keys the safety-net sweep reads per tick (finds keys below a cursor)."
+    )
+
+
+class UploadRecordsResource(AwsClientResource):
+    """The DynamoDB UploadRecords table (hash `upload_id`, range `record_id`), items in DynamoDB JSON."""
+
+    table_name: str = Field(description="UploadRecords table name.")
+    writer_threads: int = Field(default=4, description="Concurrent BatchWriteItem calls.")
+    unprocessed_retries: int = Field(default=10, description="Retries of UnprocessedItems per batch.")
+
+    def write_items(self, items: Sequence[dict[str, Any]]) -> int:
+        """Put every item (25 per call, `writer_threads` calls in flight); raises if any stay unprocessed."""
+        batches = [items[i : i + _BATCH_WRITE_LIMIT] for i in range(0, len(items), _BATCH_WRITE_LIMIT)]
+        if not batches:
+            return 0
+        client = self.client("dynamodb")
+        if self.writer_threads <= 1 or len(batches) == 1:
+            return sum(self._write_batch(client, batch) for batch in batches)
+        with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
+            return sum(pool.map(lambda batch: self._write_batch(client, batch), batches))
+
+    def query_items(self, upload_id: str, record_id_ranges: Sequence[tuple[str, str]] = ()) -> list[dict]:
+        """Every item of an upload; with record-id ranges the ranges are queried concurrently."""
+        client = self.client("dynamodb")
+        if len(record_id_ranges) <= 1:
+            return list(self._query(client, upload_id, record_id_ranges[0] if record_id_ranges else None))
+        with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
+            parts = pool.map(lambda bounds: list(self._query(client, upload_id, bounds)), record_id_ranges)
+            return [item for part in parts for item in part]
+
+    def status_counts(
+        self, upload_id: str, record_id_ranges: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, int]:
+        """Items per status of an upload, read back with only the status attribute projected."""
+        client = self.client("dynamodb")
+        ranges: Sequence[tuple[str, str] | None] = record_id_ranges or [None]
+        with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
+            parts = pool.map(
+                lambda bounds: Counter(
+                    item.get("status", {}).get("S", "")
+                    for item in self._query(client, upload_id, bounds, "#s")
+                ),
+                ranges,
+            )
+            return dict(sum(parts, Counter()))
+
+    def count_items(self, upload_id: str, status: str | None = None) -> int:
+        """Items of an upload (optionally only those with `status`), counted by DynamoDB, not downloaded."""
+        client = self.client("dynamodb")
+        count = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "upload_id = :u",
+            "ExpressionAttributeValues": {":u": {"S": upload_id}},
+            "Select": "COUNT",
+            "ConsistentRead": True,
+        }
+        if status is not None:
+            kwargs["FilterExpression"] = "#s = :s"
+            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
+            kwargs["ExpressionAttributeValues"][":s"] = {"S": status}
+        while True:
+            response = self._call(client.query, **kwargs)
+            count += response["Count"]
+            if "LastEvaluatedKey" not in response:
+                return count
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _query(
+        self, client: Any, upload_id: str, bounds: tuple[str, str] | None, projection: str | None = None
+    ) -> Iterator[dict]:
+        condition = "upload_id = :u"
+        values: dict[str, Any] = {":u": {"S": upload_id}}
+        if bounds:
+            condition += " AND record_id BETWEEN :lo AND :hi"
+            values.update({":lo": {"S": bounds[0]}, ":hi": {"S": bounds[1]}})
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ConsistentRead": True,
+        }
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
+        while True:
+            response = self._call(client.query, **kwargs)
+            yield from response["Items"]
+            if "LastEvaluatedKey" not in response:
+                return
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _write_batch(self, client: Any, batch: Sequence[dict[str, Any]]) -> int:
+        pending = [{"PutRequest": {"Item": item}} for item in batch]
+        for attempt in range(self.unprocessed_retries + 1):
+            response = self._call(client.batch_write_item, RequestItems={self.table_name: pending})
+            pending = response.get("UnprocessedItems", {}).get(self.table_name, [])
+            if not pending:
+                return len(batch)
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        raise ServiceUnavailableError(
+            f"DynamoDB left {len(pending)} items of {self.table_name!r} unprocessed after "
+            f"{self.unprocessed_retries} retries"
+        )
+
+    def _call(self, method: Any, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return method(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                raise ConfigurationError(f"DynamoDB table {self.table_name!r} does not exist") from None
+            raise
+
+
+def build_upload_resources() -> dict[str, ConfigurableResource]:
+    """The two resource keys of the uploads pipeline, configured from the environment."""
+    return {
+        "uploads_config": ProductUploadsConfig(
+            uploads_bucket=EnvVar("UPLOADS_BUCKET"),
+            errors_queue_url=EnvVar("UPLOAD_ERRORS_QUEUE_URL"),
+            notifications_topic_arn=EnvVar("NOTIFICATIONS_TOPIC_ARN"),
+        ),
+        "upload_records": UploadRecordsResource(table_name=EnvVar("UPLOAD_RECORDS_TABLE")),
+    }
