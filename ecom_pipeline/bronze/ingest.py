@@ -1,0 +1,215 @@
+"""One bronze partition of one entity, end to end: extract -> stage -> promote -> manifest -> checkpoint.
+
+Written against two small ports (`LakeStore`, `CheckpointStore`) so this module stays free of boto3; the S3
+adapter lives in resources/bronze.py. The order of the steps is what makes runs safe:
+
+1. Parts are written under a staging prefix of this ingestion. A failure here (source error, S3 rejecting a
+   write) deletes what was staged and leaves the partition's live folder and the checkpoint untouched.
+2. Promote: copy every staged part to its final key (overwriting same-named parts of an earlier run), then
+   delete every other object of the partition's folder, so the folder holds exactly this run's parts.
+3. Write `_manifest.json`, then advance the checkpoint to the window end (only forwards).
+"""
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import pyarrow as pa
+
+from ecom_pipeline.bronze.enrich import (
+    IngestionStamp,
+    bronze_schema,
+    check_no_reserved_columns,
+    event_dates,
+    split_by_event_date,
+    with_metadata,
+)
+from ecom_pipeline.bronze.entities import EntitySpec
+from ecom_pipeline.bronze.layout import manifest_key, partition_prefix, staging_prefix
+from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.parts import PartWriter
+from ecom_pipeline.bronze.record_hash import hash_rows
+from ecom_pipeline.bronze.schema_drift import schema_signature
+from ecom_pipeline.bronze.windows import ExtractionWindow
+
+
+class LakeStore(Protocol):
+    def put(self, key: str, body: bytes) -> None: ...
+    def get(self, key: str) -> bytes | None: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def copy(self, source_key: str, target_key: str) -> None: ...
+    def delete(self, keys: list[str]) -> None: ...
+
+
+class StoredCheckpoint(Protocol):
+    last_sync_timestamp: datetime
+
+
+class CheckpointStore(Protocol):
+    def get(self, entity: str) -> StoredCheckpoint | None: ...
+    def advance(self, entity: str, last_sync_timestamp: datetime, record_count: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Original columns of some extracted records; `record_hashes` when the source hashes itself (APIs)."""
+
+    table: pa.Table
+    record_hashes: pa.Array | None = None
+
+
+@dataclass
+class Extraction:
+    """What a source hands the writer: the column schema when known up front, and the batches."""
+
+    description: str
+    batches: Iterator[SourceBatch]
+    schema: pa.Schema | None = None
+    rejected: list[str] = field(default_factory=list)
+    outside_window: int = 0
+
+
+@dataclass(frozen=True)
+class LakeLayout:
+    bucket: str
+    root_prefix: str
+    staging_root: str
+    part_max_rows: int = 1_000_000
+    max_buffer_bytes: int = 256 << 20
+    row_group_rows: int = 128_000
+
+
+@dataclass
+class IngestionResult:
+    manifest: PartitionManifest
+    partition_prefix: str
+    checkpoint_advanced: bool
+    deleted_keys: list[str]
+    rejected: list[str]
+    outside_window: int
+    seconds: float
+    preview: pa.Table | None
+
+
+def read_manifest(store: LakeStore, prefix: str) -> PartitionManifest | None:
+    key = manifest_key(prefix)
+    body = store.get(key)
+    return None if body is None else PartitionManifest.from_json(body, key)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def ingest_partition(
+    entity: EntitySpec,
+    window: ExtractionWindow,
+    extraction: Extraction,
+    store: LakeStore,
+    checkpoints: CheckpointStore,
+    layout: LakeLayout,
+    stamp: IngestionStamp,
+    log: Callable[[str], None],
+    run_id: str | None = None,
+) -> IngestionResult:
+    started = time.monotonic()
+    label = f"Processing {entity.name}"
+    log(f"Starting: {label}")
+    live_prefix = partition_prefix(layout.root_prefix, entity.name, window.partition_date, window.load_type)
+    staged_prefix = staging_prefix(layout.staging_root, entity.name, stamp.ingestion_id)
+    staged: list[str] = []
+
+    def stage(relative_key: str, body: bytes) -> None:
+        store.put(staged_prefix + relative_key, body)
+        staged.append(relative_key)
+
+    writer: PartWriter | None = None
+    schema = extraction.schema
+    rows_extracted = 0
+    preview: pa.Table | None = None
+    try:
+        for batch in extraction.batches:
+            table = batch.table
+            if writer is None:
+                schema = schema or table.schema
+                check_no_reserved_columns(schema.names, f"entity {entity.name}")
+                writer = _writer(schema, stage, layout)
+            rows_extracted += table.num_rows
+            hashes = batch.record_hashes if batch.record_hashes is not None else hash_rows(table)
+            dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
+            enriched = with_metadata(table, hashes, stamp)
+            if preview is None or preview.num_rows < 5:
+                preview = enriched.slice(0, 5)
+            for event_date, rows in split_by_event_date(enriched, dates):
+                writer.add(event_date, rows)
+        if writer is None and schema is not None:
+            writer = _writer(schema, stage, layout)
+        if writer is not None:
+            writer.flush_all()
+    except BaseException:
+        close = getattr(extraction.batches, "close", None)
+        if close is not None:
+            close()  # stops a COPY still streaming
+        store.delete([staged_prefix + key for key in staged])
+        raise
+    log(f"{label}: Extracted {rows_extracted} records")
+
+    parts = writer.parts if writer is not None else []
+    new_keys = [live_prefix + part.relative_key for part in parts]
+    for part, key in zip(parts, new_keys, strict=True):
+        store.copy(staged_prefix + part.relative_key, key)
+    keep = set(new_keys)
+    leftovers = [key for key in store.list_keys(live_prefix) if key not in keep]
+    store.delete(leftovers)
+    store.delete([staged_prefix + key for key in staged])
+
+    manifest = PartitionManifest(
+        entity=entity.name,
+        partition_date=window.partition_date.isoformat(),
+        load_type=window.load_type.value,
+        ingestion_id=stamp.ingestion_id,
+        ingestion_ts=stamp.ingestion_ts.isoformat(),
+        window_start=_iso(window.start),
+        window_end=window.end.isoformat(),
+        rows_extracted=rows_extracted,
+        rows_written=sum(p.rows for p in parts),
+        files=[
+            {"key": key, "event_date": p.event_date, "rows": p.rows, "bytes": p.bytes}
+            for p, key in zip(parts, new_keys, strict=True)
+        ],
+        schema=schema_signature(bronze_schema(schema)) if schema is not None else {},
+        checkpoint_before=_iso(window.checkpoint_before),
+        checkpoint_after=_iso(window.checkpoint_before),
+        run_id=run_id,
+    )
+    advanced = False
+    if window.advances_checkpoint:
+        manifest.checkpoint_after = window.end.isoformat()
+    store.put(manifest_key(live_prefix), manifest.to_json())
+    if window.advances_checkpoint:
+        advanced = checkpoints.advance(entity.checkpoint_key, window.end, rows_extracted)
+        if not advanced:
+            log(f"{label}: checkpoint not moved, a newer one is stored")
+    log(f"Completed: {label}")
+    return IngestionResult(
+        manifest=manifest,
+        partition_prefix=live_prefix,
+        checkpoint_advanced=advanced,
+        deleted_keys=leftovers,
+        rejected=list(extraction.rejected),
+        outside_window=extraction.outside_window,
+        seconds=time.monotonic() - started,
+        preview=preview,
+    )
+
+
+def _writer(schema: pa.Schema, sink: Callable[[str, bytes], None], layout: LakeLayout) -> PartWriter:
+    return PartWriter(
+        schema=bronze_schema(schema),
+        sink=sink,
+        part_max_rows=layout.part_max_rows,
+        max_buffer_bytes=layout.max_buffer_bytes,
+        row_group_rows=layout.row_group_rows,
+    )

@@ -1,0 +1,42 @@
+"""S3 keys of the bronze lake (seed 001 layout, Hive-style so Athena reads it as partitions).
+
+    {root}/{entity}/ingestion_date=YYYY-MM-DD/load_type=full|incremental/event_date=YYYY-MM-DD/part-NNNNN.parquet
+
+A run of partition D with load type L owns exactly the prefix `{root}/{entity}/ingestion_date=D/load_type=L/`
+(ingestion_date is the partition date, not the wall-clock date, so a re-run or backfill lands in the same
+folder and replaces it). `_manifest.json` in that prefix records what the last successful run committed;
+Athena and Hive skip files whose names start with `_`. New parts are first written under a per-ingestion
+staging prefix outside the table and copied into place only when every part is written.
+"""
+
+import re
+from datetime import date
+
+MANIFEST_NAME = "_manifest.json"
+_INGESTION_DATE = re.compile(r"ingestion_date=(\d{4}-\d{2}-\d{2})/$")
+
+
+def entity_prefix(root: str, entity: str) -> str:
+    return f"{root.strip('/')}/{entity}/"
+
+
+def partition_prefix(root: str, entity: str, ingestion_date: date, load_type: str) -> str:
+    return f"{entity_prefix(root, entity)}ingestion_date={ingestion_date.isoformat()}/load_type={load_type}/"
+
+
+def part_relative_key(event_date: str, part_number: int) -> str:
+    return f"event_date={event_date}/part-{part_number:05d}.parquet"
+
+
+def manifest_key(prefix: str) -> str:
+    return f"{prefix}{MANIFEST_NAME}"
+
+
+def staging_prefix(staging_root: str, entity: str, ingestion_id: str) -> str:
+    return f"{staging_root.strip('/')}/{entity}/{ingestion_id}/"
+
+
+def ingestion_date_of(common_prefix: str) -> date | None:
+    """The date of an `.../ingestion_date=YYYY-MM-DD/` listing prefix, None for anything else."""
+    match = _INGESTION_DATE.search(common_prefix)
+    return date.fromisoformat(match.group(1)) if match else None

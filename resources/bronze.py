@@ -1,0 +1,127 @@
+"""Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 adapter the bronze assets write through."""
+
+import os
+from typing import Any
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from ecom_pipeline.bronze.ingest import LakeLayout
+from resources.aws_clients import AwsClientResource
+from resources.errors import ConfigurationError
+
+_DELETE_BATCH = 1000
+
+
+class S3LakeStore:
+    """The `LakeStore` port of ecom_pipeline.bronze.ingest on one bucket."""
+
+    def __init__(self, client: Any, bucket: str, arrow_fs: pafs.FileSystem) -> None:
+        self._client = client
+        self.bucket = bucket
+        self._fs = arrow_fs
+
+    def _check(self, exc: ClientError, key: str) -> None:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "NoSuchBucket":
+            raise ConfigurationError(f"S3 bucket {self.bucket!r} does not exist (writing {key!r})") from None
+
+    def put(self, key: str, body: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=body)
+        except ClientError as exc:
+            self._check(exc, key)
+            raise
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            self._check(exc, key)
+            raise
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            self._check(exc, prefix)
+            raise
+        return keys
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """Immediate sub-prefixes of `prefix` (S3 'folders')."""
+        folders: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            folders.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
+        return folders
+
+    def copy(self, source_key: str, target_key: str) -> None:
+        self._client.copy_object(
+            Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key}
+        )
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            response = self._client.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise RuntimeError(
+                    f"S3 refused to delete {len(errors)} object(s) in {self.bucket!r}, "
+                    f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                )
+
+    def open_parquet(self, key: str) -> pq.ParquetFile:
+        """Footer and column chunks are fetched with ranged reads, so checks read only what they need."""
+        return pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}"))
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+
+class BronzeLakeResource(AwsClientResource):
+    """Bronze lake location (seed 001 `S3_BUCKET_NAME`) and the sizes that bound a step's memory."""
+
+    bucket: str = Field(description="Lake bucket; bronze Parquet goes under `root_prefix`.")
+    root_prefix: str = Field(default="data/bronze", description="Prefix of the bronze tables.")
+    staging_prefix: str = Field(
+        default="staging/bronze",
+        description="Where parts wait until every part of a run is written (outside the tables).",
+    )
+    part_max_rows: int = Field(default=1_000_000, description="Rows per Parquet part file at most.")
+    max_buffer_mb: int = Field(default=256, description="Rows buffered across event dates before writing.")
+    row_group_rows: int = Field(default=128_000, description="Parquet row group size.")
+
+    def layout(self) -> LakeLayout:
+        return LakeLayout(
+            bucket=self.bucket,
+            root_prefix=self.root_prefix.strip("/"),
+            staging_root=self.staging_prefix.strip("/"),
+            part_max_rows=self.part_max_rows,
+            max_buffer_bytes=self.max_buffer_mb << 20,
+            row_group_rows=self.row_group_rows,
+        )
+
+    def store(self) -> S3LakeStore:
+        return S3LakeStore(self.client("s3"), self.bucket, self._arrow_fs())
+
+    def _arrow_fs(self) -> pafs.S3FileSystem:
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        region = self.region_name or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        options: dict[str, Any] = {"region": region} if region else {}
+        if endpoint:
+            scheme, _, host = endpoint.partition("://")
+            options.update(endpoint_override=host or endpoint, scheme=scheme if host else "https")
+        return pafs.S3FileSystem(**options)
