@@ -25,11 +25,12 @@ class SecretsManagerResource(AwsClientResource):
         now = time.monotonic()
         with _cache_lock:
             cached = _cache.get(key)
-        if cached is not None and cached[0] > now:
+        # The entry keeps its fetch time, so each resource applies its own TTL to the shared cache.
+        if cached is not None and now - cached[0] < self.cache_ttl_seconds:
             return cached[1]
         value = self._fetch(name)
         with _cache_lock:
-            _cache[key] = (now + self.cache_ttl_seconds, value)
+            _cache[key] = (now, value)
         return value
 
     def get_json(self, name: str) -> dict[str, Any]:
