@@ -3,6 +3,7 @@ metrics. Column names and order match `ecom_pipeline/sql/010_source_schema.sql`.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from datetime import UTC, datetime
 
@@ -182,7 +183,7 @@ def products_table(active_ids: list[str], uploads: pa.Table, seed: int, window: 
 
 
 def upload_history_table(count: int, vendor_ids: list[str], seed: int, window: TimeWindow) -> pa.Table:
-    """Past uploads with distinct upload timestamps (the upload id is derived from them, seed 003)."""
+    """Past uploads of the vendors, one per time slot, as the upload pipeline would have recorded them."""
     rnd = random.Random(f"upload_history/{seed}")
     slot = window.span_micros // max(count, 1)
     rows: dict[str, list] = {name: [] for name in _UPLOAD_COLUMNS}
@@ -200,7 +201,7 @@ def upload_history_table(count: int, vendor_ids: list[str], seed: int, window: T
         started = uploaded + rnd.randint(1, 30) * MICROS
         finished = None if status == "processing" else started + rnd.randint(2, 600) * MICROS
         values = {
-            "upload_id": f"UPLOAD_{stamp}",
+            "upload_id": _upload_id(vendor, stamp, f"uploads/{vendor}/{file_name}"),
             "vendor_id": vendor,
             "file_name": file_name,
             "s3_key": f"uploads/{vendor}/{file_name}",
@@ -235,6 +236,14 @@ def upload_history_table(count: int, vendor_ids: list[str], seed: int, window: T
             for name, values in rows.items()
         }
     )
+
+
+def _upload_id(vendor: str, stamp: str, key: str) -> str:
+    """The upload pipeline's id format (ecom_pipeline.uploads.upload_id), with the key's MD5 standing in
+    for the ETag S3 would have given the object."""
+    etag = hashlib.md5(key.encode()).hexdigest()
+    digest = hashlib.sha256(f"{key}\x00{etag}".encode()).hexdigest()[:10]
+    return f"UPLOAD_{vendor}_{stamp}_{digest}"
 
 
 _UPLOAD_COLUMNS = (
