@@ -1,0 +1,164 @@
+"""Both upload assets against the real stack: clean upload, bad rows, re-runs, vendor rejection."""
+
+import csv
+import io
+from decimal import Decimal
+
+from tests.assets.test_uploads_support import csv_body, product_line, uploads_env_fixture  # noqa: F401
+
+
+def check_results(result) -> dict[str, tuple[bool, str]]:
+    return {e.check_name: (e.passed, e.severity.value) for e in result.get_asset_check_evaluations()}
+
+
+def metadata(result, asset: str) -> dict:
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == asset]
+    return {key: value.value for key, value in event.materialization.metadata.items()}
+
+
+def test_clean_upload_lands_in_products(uploads_env):
+    env = uploads_env
+    upload = env.put(
+        "uploads/VEND001/VEND001_20241221_103045.csv", csv_body(*(product_line(n) for n in range(1, 32)))
+    )
+    result = env.run(upload)
+    assert result.success
+    history = env.history(upload.upload_id)
+    assert (
+        history["status"],
+        history["total_records"],
+        history["valid_records"],
+        history["error_records"],
+    ) == (
+        "completed",
+        31,
+        31,
+        0,
+    )
+    items = env.items(upload.upload_id)
+    assert [i["record_id"]["S"] for i in items[:2]] == ["REC_00001", "REC_00002"]
+    assert {i["status"]["S"] for i in items} == {"validated"}
+    assert items[0]["product_data"]["M"]["price"] == {"N": "19.99"}
+    rows = env.query("SELECT sku, name, price, stock_quantity, source_upload_id FROM products ORDER BY sku")
+    assert len(rows) == 31
+    assert rows[0] == ("CA-VEND001-0001", "Wireless Mouse 1", Decimal("19.99"), 150, upload.upload_id)
+    assert all(passed for passed, _ in check_results(result).values())
+    assert len(check_results(result)) == 4
+    meta = metadata(result, "validated_products")
+    assert meta["valid_records"] == 31 and meta["rejected_records"] == 0 and meta["products_inserted"] == 31
+    assert env.error_messages() == []
+    [note] = env.notifications()
+    assert note["status"] == "completed" and note["valid_records"] == 31
+    assert not [k for k in env.keys("uploads/VEND001/error_reports/")]
+
+
+def test_bad_rows_are_rejected_with_reasons_and_reported(uploads_env):
+    env = uploads_env
+    lines = [
+        product_line(1),
+        product_line(2, price="-5"),
+        product_line(3, compare_at_price="9.99"),
+        product_line(4, stock_quantity="many"),
+        product_line(5, unit="bushel", image_url="not a url"),
+        product_line(6, sku=""),
+        product_line(1, product_name="Same SKU again"),  # duplicate of row 1
+        product_line(8) + ",extra",
+        product_line(9),
+    ]
+    upload = env.put("uploads/VEND002/spring sale + más.csv", csv_body(*lines))
+    result = env.run(upload)
+    assert result.success
+    history = env.history(upload.upload_id)
+    assert (
+        history["status"],
+        history["total_records"],
+        history["valid_records"],
+        history["error_records"],
+    ) == (
+        "completed_with_errors",
+        9,
+        2,
+        7,
+    )
+    messages = sorted(env.error_messages(), key=lambda m: m["row_number"])
+    assert [(m["row_number"], m["field"]) for m in messages] == [
+        (2, "price"),
+        (3, "compare_at_price"),
+        (4, "stock_quantity"),
+        (5, "unit"),
+        (6, "sku"),
+        (7, "sku"),
+        (8, "row"),
+    ]
+    assert all(m["upload_id"] == upload.upload_id and m["reason"] for m in messages)
+    assert messages[5]["reason"] == "duplicate sku 'CA-VEND001-0001' in this upload (first at row 1)"
+    assert {e["field"] for e in messages[3]["errors"]} == {"unit", "image_url"}
+    statuses = [i["status"]["S"] for i in env.items(upload.upload_id)]
+    assert statuses == ["validated"] + ["error"] * 7 + ["validated"]
+    assert env.query("SELECT count(*) FROM products WHERE vendor_id = 'VEND002'") == [(2,)]
+    [report_key] = env.keys("uploads/VEND002/error_reports/")
+    assert report_key == f"uploads/VEND002/error_reports/spring sale + más.{upload.upload_id}.errors.csv"
+    report = list(csv.DictReader(io.StringIO(env.read(report_key).decode("utf-8-sig"), newline="")))
+    assert [r["row_number"] for r in report] == ["2", "3", "4", "5", "6", "7", "8"]
+    assert report[0]["error_reasons"] == "price: -5 must be greater than 0"
+    checks = check_results(result)
+    assert checks["every_row_accounted_for"] == (True, "ERROR")
+    assert checks["error_rate_below_threshold"] == (False, "WARN")  # 7/9 > 0.25
+    meta = metadata(result, "validated_products")
+    assert meta["error_report"].endswith(report_key)
+    assert "| price |" in meta["top_rejection_reasons"]
+    [note] = env.notifications()
+    assert note["status"] == "completed_with_errors" and note["rejected_records"] == 7
+
+
+def test_rerun_and_duplicate_event_leave_the_same_state(uploads_env):
+    env = uploads_env
+    upload = env.put("uploads/VEND001/a.csv", csv_body(product_line(1), product_line(2, price="0")))
+    assert env.run(upload).success
+    first_messages, first_notes = env.error_messages(), env.notifications()
+    assert len(first_messages) == 1 and len(first_notes) == 1
+    before = env.query("SELECT product_id, updated_at FROM products ORDER BY product_id")
+
+    again = env.run(upload)  # the same event delivered twice / the partition re-run from the UI
+    assert again.success
+    assert env.error_messages() == [] and env.notifications() == []
+    assert env.query("SELECT count(*) FROM upload_history") == [(1,)]
+    assert len(env.items(upload.upload_id)) == 2
+    assert env.query("SELECT product_id, updated_at FROM products ORDER BY product_id") == before
+    meta = metadata(again, "product_upload_records")
+    assert meta["items_written"] == 0 and meta["staging"] == "already staged; skipped"
+    assert metadata(again, "validated_products")["items_status_changed"] == 0
+    assert env.history(upload.upload_id)["status"] == "completed_with_errors"
+
+
+def test_manual_rerun_without_tags_resolves_through_upload_history(uploads_env):
+    env = uploads_env
+    upload = env.put("uploads/VEND001/b.csv", csv_body(product_line(1)))
+    assert env.run(upload).success
+    assert env.run(upload, tags=False).success
+    assert env.query("SELECT count(*) FROM products") == [(1,)]
+
+
+def test_unknown_and_inactive_vendors_are_rejected(uploads_env):
+    env = uploads_env
+    for vendor, reason in (("VEND777", "does not exist"), ("VEND009", "is suspended, not active")):
+        upload = env.put(f"uploads/{vendor}/products.csv", csv_body(product_line(1, vendor=vendor)))
+        result = env.run(upload)
+        assert not result.success
+        [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        assert reason in failure.event_specific_data.error.message
+        history = env.history(upload.upload_id)
+        assert history["status"] == "rejected" and reason in history["rejection_reason"]
+        assert env.items(upload.upload_id) == []
+    assert env.query("SELECT count(*) FROM products") == [(0,)]
+
+
+def test_overwritten_object_is_not_processed_under_the_old_id(uploads_env):
+    env = uploads_env
+    old = env.put("uploads/VEND001/c.csv", csv_body(product_line(1)))
+    new = env.put("uploads/VEND001/c.csv", csv_body(product_line(1), product_line(2)))
+    assert new.upload_id != old.upload_id
+    result = env.run(old)
+    assert not result.success
+    assert env.history(old.upload_id) is None
+    assert env.run(new).success and env.history(new.upload_id)["total_records"] == 2
