@@ -1,0 +1,159 @@
+"""The local payments/shipments API: a stdlib ThreadingHTTPServer over the `external` schema.
+
+Contract (docs/CONTRACTS.md): `GET /payments|/shipments?since=&limit=&page_token=` with header `x-api-key`,
+`200 {"data": [...], "next_page_token": ...}`, `401` on a bad key, `GET /health` -> 200. Two switches make
+the bronze client's fallbacks testable against a real server: `ignore_since` (endpoints that return
+everything, as a legacy service would) and `fail_first` (answer the first N data requests with 503/429).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg2
+from psycopg2.pool import ThreadedConnectionPool
+
+from deploy.local.source_api.records import ENDPOINT_TABLES, BadRequest, fetch_page, parse_page_request
+
+logger = logging.getLogger("deploy.local.source_api")
+FAILURE_STATUSES = (HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS)
+
+
+class SourceApiServer(ThreadingHTTPServer):
+    """Holds the key, the connection pool and the test switches; counts what it answered in `stats`."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        dsn: str,
+        api_key: str,
+        ignore_since: Iterable[str] = (),
+        fail_first: int = 0,
+        max_connections: int = 8,
+    ) -> None:
+        unknown = set(ignore_since) - set(ENDPOINT_TABLES)
+        if unknown:
+            raise ValueError(
+                f"ignore_since names unknown endpoints {sorted(unknown)}; known: {list(ENDPOINT_TABLES)}"
+            )
+        if not api_key:
+            raise ValueError("api_key must not be empty")
+        super().__init__(address, SourceApiHandler)
+        self._api_key = api_key.encode()
+        self.ignore_since = frozenset(ignore_since)
+        self.pool = ThreadedConnectionPool(0, max_connections, dsn, options="-c TimeZone=UTC")
+        self._lock = threading.Lock()
+        self.failures_left = fail_first
+        self.stats: Counter[str] = Counter()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def key_matches(self, presented: str | None) -> bool:
+        return presented is not None and hmac.compare_digest(presented.encode(), self._api_key)
+
+    def take_failure(self) -> HTTPStatus | None:
+        """The status to fail this request with while injected failures remain (503, 429, 503, ...)."""
+        with self._lock:
+            if self.failures_left <= 0:
+                return None
+            self.failures_left -= 1
+            self.stats["injected_failures"] += 1
+            return FAILURE_STATUSES[(self.stats["injected_failures"] - 1) % len(FAILURE_STATUSES)]
+
+    def count(self, what: str) -> None:
+        with self._lock:
+            self.stats[what] += 1
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.pool.closeall()
+
+
+class SourceApiHandler(BaseHTTPRequestHandler):
+    server: SourceApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        parts = urlsplit(self.path)
+        endpoint = parts.path.strip("/")
+        if endpoint == "health":
+            self._send(HTTPStatus.OK, {"status": "ok"})
+            return
+        if endpoint not in ENDPOINT_TABLES:
+            self._send(HTTPStatus.NOT_FOUND, {"message": f"no such endpoint /{endpoint[:64]}"})
+            return
+        failure = self.server.take_failure()
+        if failure is not None:
+            headers = {"Retry-After": "0"} if failure == HTTPStatus.TOO_MANY_REQUESTS else {}
+            self._send(failure, {"message": f"injected failure ({failure.phrase})"}, headers)
+            return
+        if not self.server.key_matches(self.headers.get("x-api-key")):
+            self.server.count("unauthorized")
+            self._send(HTTPStatus.UNAUTHORIZED, {"message": "missing or invalid x-api-key"})
+            return
+        try:
+            request = parse_page_request(parse_qs(parts.query), endpoint not in self.server.ignore_since)
+            page = self._fetch(endpoint, request)
+        except BadRequest as exc:
+            self._send(HTTPStatus.BAD_REQUEST, {"message": str(exc)})
+            return
+        except psycopg2.Error as exc:
+            logger.warning("database error on /%s: %s", endpoint, type(exc).__name__)
+            self._send(
+                HTTPStatus.SERVICE_UNAVAILABLE, {"message": f"database unavailable ({type(exc).__name__})"}
+            )
+            return
+        self.server.count(endpoint)
+        self._send(HTTPStatus.OK, {"data": page.records, "next_page_token": page.next_page_token})
+
+    def _fetch(self, endpoint: str, request):
+        conn = self.server.pool.getconn()
+        broken = False
+        try:
+            conn.set_session(readonly=True, autocommit=True)
+            with conn.cursor() as cur:
+                return fetch_page(cur, endpoint, request)
+        except psycopg2.Error:
+            broken = True
+            raise
+        finally:
+            self.server.pool.putconn(conn, close=broken)
+
+    def _send(self, status: HTTPStatus, body: dict, headers: dict[str, str] | None = None) -> None:
+        payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's signature)
+        # Request line and status only: headers (the API key) are never logged.
+        logger.info("%s %s", self.address_string(), format % args)
+
+
+def serve_in_thread(
+    dsn: str, api_key: str, port: int = 0, ignore_since: Iterable[str] = (), fail_first: int = 0
+) -> tuple[SourceApiServer, str]:
+    """Start the API on 127.0.0.1:`port` (0 = any free port) in a daemon thread; returns (server, base URL).
+    Stop it with `server.shutdown(); server.server_close()`."""
+    server = SourceApiServer(
+        ("127.0.0.1", port), dsn, api_key, ignore_since=ignore_since, fail_first=fail_first
+    )
+    threading.Thread(target=server.serve_forever, name="source-api", daemon=True).start()
+    return server, server.base_url
