@@ -147,6 +147,7 @@ class PostgresServer:
             "--auth-host=scram-sha-256",
             "--encoding=UTF8",
             "--no-locale",
+            "--no-sync",  # throwaway cluster: skip the final fsync of initdb
         ]
         result = subprocess.run(argv, user=_run_as(), capture_output=True, text=True, cwd=data_dir)
         if result.returncode != 0:
