@@ -10,7 +10,7 @@ from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.execution.execution_result import ExecutionResult
 
 from deploy.local.lambda_functions import ensure_step_function, ensure_step_functions, step_environment
-from tests.ecom_pipeline.lambda_executor.executor_test_jobs import MODULE, test_function_name
+from tests.ecom_pipeline.lambda_executor.executor_test_jobs import MODULE, scenario_function_name
 
 # Fast polling so tests notice outcomes within a second; generous start timeout for cold starts on 2 cores.
 BASE_EXECUTOR_CONFIG = {
@@ -30,11 +30,11 @@ def step_functions(stack_env: dict[str, str]) -> dict[str, str]:
     )
     specs = {
         "crash": dict(handler="step_handler.missing_handler", timeout_s=30),
-        "timeout": dict(timeout_s=3),
+        "timeout": dict(timeout_s=4),
         "slow": dict(timeout_s=120),
     }
     for kind, spec in specs.items():
-        name = test_function_name(kind)
+        name = scenario_function_name(kind)
         names[name] = ensure_step_function(
             name,
             memory_mb=512,

@@ -1,7 +1,7 @@
 """Small jobs on the Lambda executor, importable by module name inside the local step functions.
 
 Ops pass nothing between steps (Nothing dependencies), as the project's steps exchange data through S3 or
-databases. Functions named by `test_function_name` are created by the tests' conftest.
+databases. Functions named by `scenario_function_name` are created by the tests' conftest.
 """
 
 import os
@@ -18,7 +18,7 @@ from ecom_pipeline.lambda_executor.sizing import LAMBDA_FUNCTION_TAG
 MODULE = __name__
 
 
-def test_function_name(kind: str) -> str:
+def scenario_function_name(kind: str) -> str:
     return f"ecom-pipeline-step-test-{kind}-{os.environ.get('ECOM_ENV', 'local')}"
 
 
@@ -75,7 +75,7 @@ def flaky_job():
 @op(
     out=Out(Nothing),
     retry_policy=RetryPolicy(max_retries=1),
-    tags={LAMBDA_FUNCTION_TAG: test_function_name("crash")},
+    tags={LAMBDA_FUNCTION_TAG: scenario_function_name("crash")},
 )
 def on_broken_function():
     raise AssertionError("the broken function must never run a step")
@@ -86,7 +86,7 @@ def crash_job():
     on_broken_function()
 
 
-@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: test_function_name("timeout")})
+@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: scenario_function_name("timeout")})
 def outlives_timeout():
     time.sleep(60)
 
@@ -96,7 +96,7 @@ def timeout_job():
     outlives_timeout()
 
 
-@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: test_function_name("slow")})
+@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: scenario_function_name("slow")})
 def slow(context):
     for _ in range(600):
         time.sleep(0.1)

@@ -16,7 +16,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from ecom_pipeline.lambda_executor import markers
 from tests.ecom_pipeline.lambda_executor.conftest import run_on_lambda
-from tests.ecom_pipeline.lambda_executor.executor_test_jobs import test_function_name
+from tests.ecom_pipeline.lambda_executor.executor_test_jobs import scenario_function_name
 
 
 def _markers(instance: DagsterInstance, run_id: str) -> list[tuple[str, str | None, dict]]:
@@ -33,7 +33,7 @@ def _events(instance: DagsterInstance, run_id: str, event_type: DagsterEventType
 
 
 def _error_messages(instance: DagsterInstance, run_id: str, event_type: DagsterEventType) -> list[str]:
-    return [event.event_specific_data.error.message for event in _events(instance, run_id, event_type)]
+    return [event.event_specific_data.error.to_string() for event in _events(instance, run_id, event_type)]
 
 
 def test_each_step_runs_in_its_own_lambda_invocation(instance, step_functions):
@@ -77,7 +77,7 @@ def test_handler_crash_before_the_step_fails_it_after_the_retry_policy(instance,
     failure_errors = _error_messages(instance, result.run_id, DagsterEventType.STEP_FAILURE)
     assert len(retry_errors) == 1 and len(failure_errors) == 1
     assert all("did not start within 5s" in m for m in retry_errors + failure_errors)
-    assert test_function_name("crash") in failure_errors[0]
+    assert scenario_function_name("crash") in failure_errors[0]
     # AWS's async retries are off (MaximumRetryAttempts=0): each attempt's failure reaches the DLQ once.
     records = _dlq_records_for_run(stack_env["LAMBDA_DLQ_URL"], result.run_id, expected=2)
     assert [r["requestContext"]["approximateInvokeCount"] for r in records] == [1, 1]
@@ -109,8 +109,9 @@ def test_step_outliving_the_function_timeout_fails_with_the_reason(instance, ste
     assert time.monotonic() - started < 45  # the op would sleep 60 s
     failures = _error_messages(instance, result.run_id, DagsterEventType.STEP_FAILURE)
     assert len(failures) == 1
-    assert "outlived the function's 3s timeout" in failures[0]
-    assert len(_events(instance, result.run_id, DagsterEventType.STEP_START)) == 1
+    assert "outlived the function's 4s timeout" in failures[0]
+    # The handler had accepted the invocation (under load the op itself may not have started in 4 s).
+    assert [kind for kind, _, _ in _markers(instance, result.run_id)] == [markers.STARTED]
 
 
 def test_duplicate_delivery_runs_each_step_once(instance, step_functions):
