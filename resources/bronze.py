@@ -18,22 +18,39 @@ _DELETE_BATCH = 1000
 class S3LakeStore:
     """The `LakeStore` port of ecom_pipeline.bronze.ingest on one bucket."""
 
-    def __init__(self, client: Any, bucket: str, arrow_fs: pafs.FileSystem) -> None:
+    def __init__(self, client: Any, bucket: str, staging_bucket: str, arrow_fs: pafs.FileSystem) -> None:
         self._client = client
         self.bucket = bucket
+        self.staging_bucket = staging_bucket
         self._fs = arrow_fs
 
-    def _check(self, exc: ClientError, key: str) -> None:
+    def _check(self, exc: ClientError, key: str, bucket: str | None = None) -> None:
         code = exc.response.get("Error", {}).get("Code")
         if code == "NoSuchBucket":
-            raise ConfigurationError(f"S3 bucket {self.bucket!r} does not exist (writing {key!r})") from None
+            raise ConfigurationError(
+                f"S3 bucket {bucket or self.bucket!r} does not exist ({key!r})"
+            ) from None
+
+    def _put(self, bucket: str, key: str, body: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as exc:
+            self._check(exc, key, bucket)
+            raise
 
     def put(self, key: str, body: bytes) -> None:
-        try:
-            self._client.put_object(Bucket=self.bucket, Key=key, Body=body)
-        except ClientError as exc:
-            self._check(exc, key)
-            raise
+        self._put(self.bucket, key, body)
+
+    def put_staged(self, key: str, body: bytes) -> None:
+        self._put(self.staging_bucket, key, body)
+
+    def promote(self, staged_key: str, key: str) -> None:
+        self._client.copy_object(
+            Bucket=self.bucket, Key=key, CopySource={"Bucket": self.staging_bucket, "Key": staged_key}
+        )
+
+    def delete_staged(self, keys: list[str]) -> None:
+        self._delete(self.staging_bucket, keys)
 
     def get(self, key: str) -> bytes | None:
         try:
@@ -64,22 +81,20 @@ class S3LakeStore:
             folders.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
         return folders
 
-    def copy(self, source_key: str, target_key: str) -> None:
-        self._client.copy_object(
-            Bucket=self.bucket, Key=target_key, CopySource={"Bucket": self.bucket, "Key": source_key}
-        )
-
     def delete(self, keys: list[str]) -> None:
+        self._delete(self.bucket, keys)
+
+    def _delete(self, bucket: str, keys: list[str]) -> None:
         for start in range(0, len(keys), _DELETE_BATCH):
             batch = keys[start : start + _DELETE_BATCH]
             response = self._client.delete_objects(
-                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
             )
             errors = response.get("Errors") or []
             if errors:
                 first = errors[0]
                 raise RuntimeError(
-                    f"S3 refused to delete {len(errors)} object(s) in {self.bucket!r}, "
+                    f"S3 refused to delete {len(errors)} object(s) in {bucket!r}, "
                     f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
                 )
 
@@ -100,6 +115,10 @@ class BronzeLakeResource(AwsClientResource):
         default="staging/bronze",
         description="Where parts wait until every part of a run is written (outside the tables).",
     )
+    staging_bucket: str | None = Field(
+        default=None,
+        description="Bucket of the staging prefix; unset: the lake bucket (expire it by lifecycle).",
+    )
     part_max_rows: int = Field(default=1_000_000, description="Rows per Parquet part file at most.")
     max_buffer_mb: int = Field(default=256, description="Rows buffered across event dates before writing.")
     row_group_rows: int = Field(default=128_000, description="Parquet row group size.")
@@ -115,7 +134,9 @@ class BronzeLakeResource(AwsClientResource):
         )
 
     def store(self) -> S3LakeStore:
-        return S3LakeStore(self.client("s3"), self.bucket, self._arrow_fs())
+        return S3LakeStore(
+            self.client("s3"), self.bucket, self.staging_bucket or self.bucket, self._arrow_fs()
+        )
 
     def _arrow_fs(self) -> pafs.S3FileSystem:
         endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")

@@ -36,11 +36,15 @@ from ecom_pipeline.bronze.windows import ExtractionWindow
 
 
 class LakeStore(Protocol):
+    """The lake bucket, plus the staging area new parts wait in (may be another bucket)."""
+
     def put(self, key: str, body: bytes) -> None: ...
     def get(self, key: str) -> bytes | None: ...
     def list_keys(self, prefix: str) -> list[str]: ...
-    def copy(self, source_key: str, target_key: str) -> None: ...
     def delete(self, keys: list[str]) -> None: ...
+    def put_staged(self, key: str, body: bytes) -> None: ...
+    def promote(self, staged_key: str, key: str) -> None: ...
+    def delete_staged(self, keys: list[str]) -> None: ...
 
 
 class StoredCheckpoint(Protocol):
@@ -122,7 +126,7 @@ def ingest_partition(
     staged: list[str] = []
 
     def stage(relative_key: str, body: bytes) -> None:
-        store.put(staged_prefix + relative_key, body)
+        store.put_staged(staged_prefix + relative_key, body)
         staged.append(relative_key)
 
     writer: PartWriter | None = None
@@ -152,18 +156,18 @@ def ingest_partition(
         close = getattr(extraction.batches, "close", None)
         if close is not None:
             close()  # stops a COPY still streaming
-        store.delete([staged_prefix + key for key in staged])
+        store.delete_staged([staged_prefix + key for key in staged])
         raise
     log(f"{label}: Extracted {rows_extracted} records")
 
     parts = writer.parts if writer is not None else []
     new_keys = [live_prefix + part.relative_key for part in parts]
     for part, key in zip(parts, new_keys, strict=True):
-        store.copy(staged_prefix + part.relative_key, key)
+        store.promote(staged_prefix + part.relative_key, key)
     keep = set(new_keys)
     leftovers = [key for key in store.list_keys(live_prefix) if key not in keep]
     store.delete(leftovers)
-    store.delete([staged_prefix + key for key in staged])
+    store.delete_staged([staged_prefix + key for key in staged])
 
     manifest = PartitionManifest(
         entity=entity.name,
