@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-# numeric without a declared precision: 38 digits, 10 after the point. A value that does not fit fails the
-# parse loudly instead of being rounded.
-UNCONSTRAINED_NUMERIC = pa.decimal128(38, 10)
+# numeric without a declared precision: 38 digits, 18 after the point (Athena reads up to 38). A value that
+# does not fit fails the parse loudly, naming the column, instead of being rounded.
+UNCONSTRAINED_NUMERIC = pa.decimal128(38, 18)
 
 _SIMPLE_TYPES: dict[str, pa.DataType] = {
     "smallint": pa.int16(),

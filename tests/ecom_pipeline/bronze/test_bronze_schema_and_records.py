@@ -26,7 +26,7 @@ def test_drift_lists_added_removed_and_retyped_columns():
     [
         (SourceColumn("n", "numeric", 12, 2), pa.decimal128(12, 2)),
         (SourceColumn("n", "numeric", 60, 5), pa.decimal256(60, 5)),
-        (SourceColumn("n", "numeric"), pa.decimal128(38, 10)),
+        (SourceColumn("n", "numeric"), pa.decimal128(38, 18)),
         (SourceColumn("t", "timestamp with time zone"), pa.timestamp("us", tz="UTC")),
         (SourceColumn("j", "jsonb"), pa.string()),
         (SourceColumn("c", "character"), pa.string()),

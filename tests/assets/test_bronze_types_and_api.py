@@ -1,0 +1,193 @@
+"""Awkward source types survive into Parquet; an API that ignores `since` is filtered client-side."""
+
+import json
+import threading
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+from psycopg2 import sql
+
+from tests.assets.bronze_sandbox import (  # noqa: F401 (fixture)
+    bronze_sandbox_fixture,
+    check_outcomes,
+    materialization_metadata,
+)
+
+AWKWARD_DDL = '''
+CREATE TABLE {table} (
+    id bigint PRIMARY KEY,
+    "Amount ""EUR""" numeric(14, 4),
+    unconstrained numeric,
+    at timestamptz,
+    local_at timestamp,
+    day date,
+    doc jsonb,
+    "label, with comma" text,
+    flag boolean,
+    ratio double precision,
+    tags text[],
+    code char(3),
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+)
+'''
+AWKWARD_ROWS = [
+    (
+        1,
+        Decimal("-1234567890.1234"),
+        Decimal("3.14159265358979"),
+        datetime(2026, 6, 10, 12, 30, 15, 123456, tzinfo=UTC),
+        datetime(2026, 6, 10, 8, 0),
+        date(1999, 12, 31),
+        json.dumps({"nested": {"ü": [1, 2.5, None]}, "quote": 'say "hi"'}),
+        'Zoë, 北京 "quoted"\nsecond line',
+        True,
+        0.1,
+        ["a", "b,c"],
+        "ab",
+        datetime(2026, 6, 10, 1, tzinfo=UTC),
+        datetime(2026, 6, 10, 2, tzinfo=UTC),
+    ),
+    (2, None, None, None, None, None, None, "", None, None, None, None)
+    + (datetime(2026, 6, 10, 1, tzinfo=UTC), datetime(2026, 6, 10, 3, tzinfo=UTC)),
+]
+
+
+def test_awkward_types_and_quoted_identifiers_survive(bronze_sandbox):
+    sandbox = bronze_sandbox
+    table_name = 'Awkward "Table"'
+    sandbox.execute(sql.SQL(AWKWARD_DDL).format(table=sandbox.table(table_name)))
+    for row in AWKWARD_ROWS:
+        sandbox.execute(
+            sql.SQL("INSERT INTO {} VALUES ({})").format(
+                sandbox.table(table_name), sql.SQL(", ").join([sql.Placeholder()] * len(row))
+            ),
+            row,
+        )
+    entity = sandbox.entity("awkward", table=table_name)
+    result = sandbox.run([entity], "2026-06-10")
+    assert result.success
+    assert all(check_outcomes(result).values())
+
+    table = sandbox.read(entity).sort_by("id")
+    schema = table.schema
+    assert str(schema.field('Amount "EUR"').type) == "decimal128(14, 4)"
+    assert str(schema.field("unconstrained").type) == "decimal128(38, 18)"
+    assert str(schema.field("at").type) == "timestamp[us, tz=UTC]"
+    assert str(schema.field("local_at").type) == "timestamp[us]"
+    first, second = table.to_pylist()
+    assert first['Amount "EUR"'] == Decimal("-1234567890.1234")
+    assert first["unconstrained"] == Decimal("3.14159265358979")
+    assert first["at"] == datetime(2026, 6, 10, 12, 30, 15, 123456, tzinfo=UTC)
+    assert first["local_at"] == datetime(2026, 6, 10, 8, 0)
+    assert first["day"] == date(1999, 12, 31)
+    assert json.loads(first["doc"]) == {"nested": {"ü": [1, 2.5, None]}, "quote": 'say "hi"'}
+    assert first["label, with comma"] == 'Zoë, 北京 "quoted"\nsecond line'
+    assert first["flag"] is True and first["ratio"] == 0.1
+    assert first["tags"] == '{a,"b,c"}' and first["code"] == "ab "
+    # NULL stays NULL and the empty string stays empty.
+    assert second["label, with comma"] == ""
+    assert all(second[c] is None for c in ('Amount "EUR"', "at", "doc", "flag", "tags"))
+    assert first["_source_system"] == "rds" and len(first["_record_hash"]) == 32
+
+
+class _IgnoresSince(BaseHTTPRequestHandler):
+    """A payments API that ignores `since`, pages by 2 and answers the first request with 429."""
+
+    records: list[dict] = []
+    calls: list[dict] = []
+    api_key = ""
+
+    def do_GET(self) -> None:  # noqa: N802
+        query = parse_qs(urlparse(self.path).query)
+        type(self).calls.append(query)
+        if self.headers.get("x-api-key") != self.api_key:
+            self._reply(401, {"message": "Forbidden"})
+        elif len(type(self).calls) == 1:
+            self._reply(429, {"message": "slow down"})
+        else:
+            offset = int(query.get("page_token", ["0"])[0])
+            page = self.records[offset : offset + 2]
+            token = str(offset + 2) if offset + 2 < len(self.records) else None
+            self._reply(200, {"data": page, "next_page_token": token})
+
+    def _reply(self, status: int, body: dict) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_api_that_ignores_since_is_windowed_client_side(bronze_sandbox):
+    sandbox = bronze_sandbox
+    records = [
+        {
+            "id": "p1",
+            "amount": "10.00",
+            "created_at": "2026-06-01T10:00:00Z",
+            "updated_at": "2026-06-01T10:00:00Z",
+        },
+        {
+            "id": "p2",
+            "amount": "5.50",
+            "created_at": "2026-06-10T00:00:00Z",
+            "updated_at": "2026-06-10T00:00:00Z",
+        },
+        {
+            "id": "p3",
+            "amount": None,
+            "created_at": "2026-06-10T09:00:00Z",
+            "updated_at": "2026-06-11T00:00:00Z",
+        },
+        {
+            "id": "p4",
+            "amount": "1.00",
+            "created_at": "2026-06-11T01:00:00+02:00",
+            "updated_at": "2026-06-11T05:00:00Z",
+        },
+        {
+            "id": "p5",
+            "amount": "7.00",
+            "created_at": "2026-06-12T01:00:00Z",
+            "updated_at": "2026-06-12T01:00:00Z",
+        },
+    ]
+    handler = type("Handler", (_IgnoresSince,), {"records": records, "calls": [], "api_key": "k" * 24})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secrets = boto3.client("secretsmanager")
+    secret_name = f"test/bronze-api-{sandbox.unique}"
+    secrets.create_secret(Name=secret_name, SecretString=json.dumps({"api_key": handler.api_key}))
+    try:
+        sandbox.api_urls = {"payments": f"http://127.0.0.1:{server.server_port}/payments"}
+        sandbox.api_key_secret = secret_name
+        entity = sandbox.entity("payments", source="api", endpoint="payments", table=None)
+
+        first = sandbox.run([entity], "2026-06-10")
+        assert first.success
+        assert sorted(sandbox.read(entity, "ingestion_date=2026-06-10/")["id"].to_pylist()) == ["p1", "p2"]
+        assert handler.calls[0]["since"] == ["1970-01-01T00:00:00+00:00"]  # first run: from the epoch
+        assert len(handler.calls) >= 4  # the 429 was retried, then three pages
+
+        second = sandbox.run([entity], "2026-06-11")
+        assert second.success
+        day = sandbox.read(entity, "ingestion_date=2026-06-11/")
+        assert sorted(day["id"].to_pylist()) == ["p3", "p4"]  # p5 is tomorrow's, p1/p2 were read already
+        assert set(day["_source_system"].to_pylist()) == {"api"}
+        keys = sandbox.keys(f"data/bronze/{entity.name}/ingestion_date=2026-06-11/")
+        # p4 was created 2026-06-10 23:00 UTC: event dates are UTC dates.
+        assert {k.split("event_date=")[1][:10] for k in keys if "event_date=" in k} == {"2026-06-10"}
+        assert all(check_outcomes(second).values())
+        meta = materialization_metadata(second, entity)
+        assert meta["rows"] == 2 and meta["checkpoint_after"] == "2026-06-12T00:00:00+00:00"
+    finally:
+        server.shutdown()
+        secrets.delete_secret(SecretId=secret_name, ForceDeleteWithoutRecovery=True)
