@@ -43,7 +43,9 @@ def post_batches(url: str, bucket: str, batches: list[bytes], token: str | None)
     started = time.perf_counter()
     with requests.Session() as session:
         for body in batches:
-            response = session.post(f"{url}/api/v2/write", params=params, data=body, headers=headers, timeout=60)
+            response = session.post(
+                f"{url}/api/v2/write", params=params, data=body, headers=headers, timeout=60
+            )
             if response.status_code != 204:
                 raise RuntimeError(f"write failed: HTTP {response.status_code} {response.text[:200]}")
     return time.perf_counter() - started
@@ -61,7 +63,8 @@ def client_write(url: str, token: str, bucket: str, batches: list[bytes]) -> flo
 def stored_points(vm_url: str, bucket: str) -> int:
     requests.get(f"{vm_url}/internal/force_flush", timeout=30)
     response = requests.get(
-        f"{vm_url}/api/v1/export", params={"match[]": f'{{__name__="generation_data_power_mw",db="{bucket}"}}'}
+        f"{vm_url}/api/v1/export",
+        params={"match[]": f'{{__name__="generation_data_power_mw",db="{bucket}"}}'},
     )
     response.raise_for_status()
     return sum(len(json.loads(line)["values"]) for line in response.text.splitlines() if line)

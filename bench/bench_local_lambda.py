@@ -80,7 +80,9 @@ def main() -> None:
     finally:
         lam.delete_function(FunctionName=name)
         iam.delete_role(RoleName=name)
-    print(f"handler imports {args.import_module}; {args.invocations} warm invocations on {len(pids)} worker(s)")
+    print(
+        f"handler imports {args.import_module}; {args.invocations} warm invocations on {len(pids)} worker(s)"
+    )
     print(f"{'cold invoke (new worker)':<28} {cold * 1000:7.1f} ms")
     print(summary("warm invoke", warm))
     print(summary("GetFunction (plain HTTP)", plain))

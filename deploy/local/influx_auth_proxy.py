@@ -256,7 +256,7 @@ class InfluxAuthProxy:
             connection.close()
 
     def ensure_running(self) -> str:
-        if self.process.pid() is not None and self.is_ready():
+        if self.process.running_pid() is not None and self.is_ready():
             return "running"
         if self.process.pid() is not None:
             self.process.stop()

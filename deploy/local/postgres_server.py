@@ -100,7 +100,7 @@ class PostgresServer:
         return port_open(self.config.pg_port)
 
     def ensure_running(self) -> str:
-        if self.process.pid() is not None and self.is_ready():
+        if self.process.running_pid() is not None and self.is_ready():
             return "running"
         if self.process.pid() is not None:  # alive but not answering: repair
             self.process.stop(signal.SIGINT)

@@ -40,15 +40,39 @@ class ManagedProcess:
         return self.logs_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid of our running process, or None (stale pid files are removed)."""
+        """The pid of our running process, or None. Read-only: `status` calls it without the stack lock."""
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
         if is_alive(pid) and self.cmdline_marker in read_cmdline(pid):
             return pid
-        self.pid_file.unlink(missing_ok=True)
         return None
+
+    def running_pid(self) -> int | None:
+        """pid() or, failing that, an adopted orphan; for callers holding the stack lock."""
+        return self.pid() or self.adopt_orphan()
+
+    def adopt_orphan(self) -> int | None:
+        """Find our process when its pid file was lost (e.g. a crashed `up`) and record it again."""
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            pid = int(entry)
+            try:
+                leader = os.getpgid(pid) == pid  # we start every service as a session/group leader
+            except ProcessLookupError:
+                continue
+            if leader and is_alive(pid) and self.cmdline_marker in read_cmdline(pid):
+                self._write_pid(pid)
+                return pid
+        return None
+
+    def _write_pid(self, pid: int) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.pid_file.with_name(f".{self.pid_file.name}.{os.getpid()}")
+        tmp.write_text(f"{pid}\n")
+        os.replace(tmp, self.pid_file)  # atomic: a concurrent `status` never reads a half-written file
 
     def start(
         self,
@@ -70,13 +94,14 @@ class ManagedProcess:
                 user=user,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{process.pid}\n")
+        self._write_pid(process.pid)
         return process.pid
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> bool:
         """Signal the process group, escalate to SIGKILL after `timeout`; True if something was stopped."""
-        pid = self.pid()
+        pid = self.pid() or self.adopt_orphan()
         if pid is None:
+            self.pid_file.unlink(missing_ok=True)
             return False
         stop_process_group(pid, sig, timeout)
         self.pid_file.unlink(missing_ok=True)

@@ -71,7 +71,7 @@ class SourceApiServer:
     def ensure_running(self, variables: dict[str, str]) -> str:
         if not self.module_exists():
             return "skipped (deploy/local/source_api not written yet)"
-        if self.process.pid() is not None and self.is_ready():
+        if self.process.running_pid() is not None and self.is_ready():
             return "running"
         if self.process.pid() is not None:
             self.process.stop()

@@ -49,7 +49,7 @@ class VictoriaMetricsServer:
             return False
 
     def ensure_running(self) -> str:
-        if self.process.pid() is not None and self.is_ready():
+        if self.process.running_pid() is not None and self.is_ready():
             return "running"
         if self.process.pid() is not None:
             self.process.stop()

@@ -98,8 +98,11 @@ def test_private_stack_up_repairs_and_down_leaves_nothing_running(private_stack)
     worker_pid = _start_a_lambda_worker(variables, state_dir)
     pids = _pids(state_dir)
     os.kill(pids["moto"], signal.SIGKILL)  # a half-dead stack: moto crashed, its worker is orphaned
+    (state_dir / "run" / "victoria-metrics.pid").unlink()  # and a pid file got lost
     states, _ = _stack("up", env=env, state_dir=state_dir)
     assert states["moto"] == "started" and states["postgres"] == "running", states
+    assert states["victoria-metrics"] == "running", "the running VictoriaMetrics is adopted, not restarted"
+    assert _pids(state_dir)["victoria-metrics"] == pids["victoria-metrics"]
     assert boto3.client(
         "s3",
         endpoint_url=variables["AWS_ENDPOINT_URL"],
