@@ -16,7 +16,7 @@ import time
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deploy.local.source_api.records import ENDPOINT_TABLES
+from deploy.local.source_api.records import DEFAULT_SCHEMA, ENDPOINTS
 from deploy.local.source_api.server import SourceApiServer
 
 logger = logging.getLogger("deploy.local.source_api")
@@ -50,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         "--ignore-since",
         action="append",
         default=[],
-        choices=sorted(ENDPOINT_TABLES),
+        choices=ENDPOINTS,
         help="serve every record of this endpoint whatever `since` says (repeatable)",
     )
     parser.add_argument(
         "--fail-first", type=int, default=0, help="answer the first N data requests with 503/429"
     )
+    parser.add_argument("--schema", default=DEFAULT_SCHEMA, help="schema holding payments and shipments")
     parser.add_argument(
         "--secret-wait", type=float, default=30.0, help="seconds to retry reading the API key"
     )
@@ -68,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("ECOM_SOURCE_DSN and API_KEY_SECRET_NAME must be set (see .local/stack.env)")
     api_key = fetch_api_key(secret_name, args.secret_wait)
     server = SourceApiServer(
-        (args.host, args.port), dsn, api_key, ignore_since=args.ignore_since, fail_first=args.fail_first
+        (args.host, args.port),
+        dsn,
+        api_key,
+        ignore_since=args.ignore_since,
+        fail_first=args.fail_first,
+        schema=args.schema,
     )
     logger.info(
         "serving /payments and /shipments on %s (ignore_since=%s, fail_first=%d)",

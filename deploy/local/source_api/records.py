@@ -14,7 +14,8 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor as Cursor
 
-ENDPOINT_TABLES = {"payments": ("external", "payments"), "shipments": ("external", "shipments")}
+ENDPOINTS = ("payments", "shipments")  # each served from the table of that name in the API's schema
+DEFAULT_SCHEMA = "external"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
 
@@ -76,7 +77,7 @@ def decode_token(token: str) -> tuple[datetime, str]:
         raise BadRequest("page_token is not a token this API issued") from None
 
 
-def fetch_page(cur: Cursor, endpoint: str, request: PageRequest) -> Page:
+def fetch_page(cur: Cursor, endpoint: str, request: PageRequest, schema: str = DEFAULT_SCHEMA) -> Page:
     """One page in (updated_at, id) order; a next token only when more rows follow."""
     conditions: list[sql.Composable] = []
     params: list[Any] = []
@@ -87,7 +88,7 @@ def fetch_page(cur: Cursor, endpoint: str, request: PageRequest) -> Page:
         conditions.append(sql.SQL("(updated_at, id) > (%s, %s)"))
         params.extend(request.after)
     statement = sql.SQL("SELECT * FROM {} {} ORDER BY updated_at, id LIMIT %s").format(
-        sql.Identifier(*ENDPOINT_TABLES[endpoint]),
+        sql.Identifier(schema, endpoint),
         sql.SQL("WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL(""),
     )
     cur.execute(statement, [*params, request.limit + 1])

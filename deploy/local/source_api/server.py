@@ -21,7 +21,15 @@ from urllib.parse import parse_qs, urlsplit
 import psycopg2
 from psycopg2.pool import ThreadedConnectionPool
 
-from deploy.local.source_api.records import ENDPOINT_TABLES, BadRequest, fetch_page, parse_page_request
+from deploy.local.source_api.records import (
+    DEFAULT_SCHEMA,
+    ENDPOINTS,
+    BadRequest,
+    Page,
+    PageRequest,
+    fetch_page,
+    parse_page_request,
+)
 
 logger = logging.getLogger("deploy.local.source_api")
 FAILURE_STATUSES = (HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS)
@@ -39,18 +47,20 @@ class SourceApiServer(ThreadingHTTPServer):
         api_key: str,
         ignore_since: Iterable[str] = (),
         fail_first: int = 0,
+        schema: str = DEFAULT_SCHEMA,
         max_connections: int = 8,
     ) -> None:
-        unknown = set(ignore_since) - set(ENDPOINT_TABLES)
+        unknown = set(ignore_since) - set(ENDPOINTS)
         if unknown:
             raise ValueError(
-                f"ignore_since names unknown endpoints {sorted(unknown)}; known: {list(ENDPOINT_TABLES)}"
+                f"ignore_since names unknown endpoints {sorted(unknown)}; known: {list(ENDPOINTS)}"
             )
         if not api_key:
             raise ValueError("api_key must not be empty")
         super().__init__(address, SourceApiHandler)
         self._api_key = api_key.encode()
         self.ignore_since = frozenset(ignore_since)
+        self.schema = schema
         self.pool = ThreadedConnectionPool(0, max_connections, dsn, options="-c TimeZone=UTC")
         self._lock = threading.Lock()
         self.failures_left = fail_first
@@ -92,7 +102,7 @@ class SourceApiHandler(BaseHTTPRequestHandler):
         if endpoint == "health":
             self._send(HTTPStatus.OK, {"status": "ok"})
             return
-        if endpoint not in ENDPOINT_TABLES:
+        if endpoint not in ENDPOINTS:
             self._send(HTTPStatus.NOT_FOUND, {"message": f"no such endpoint /{endpoint[:64]}"})
             return
         failure = self.server.take_failure()
@@ -119,13 +129,13 @@ class SourceApiHandler(BaseHTTPRequestHandler):
         self.server.count(endpoint)
         self._send(HTTPStatus.OK, {"data": page.records, "next_page_token": page.next_page_token})
 
-    def _fetch(self, endpoint: str, request):
+    def _fetch(self, endpoint: str, request: PageRequest) -> Page:
         conn = self.server.pool.getconn()
         broken = False
         try:
             conn.set_session(readonly=True, autocommit=True)
             with conn.cursor() as cur:
-                return fetch_page(cur, endpoint, request)
+                return fetch_page(cur, endpoint, request, self.server.schema)
         except psycopg2.Error:
             broken = True
             raise

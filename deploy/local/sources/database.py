@@ -19,6 +19,7 @@ from psycopg2.extensions import cursor as Cursor
 
 # Serialises concurrent schema changes and seeds from several teammates or test sessions on one server.
 _SCHEMA_LOCK_KEY = 0x0EC0_50CE
+API_TABLES = ("payments", "shipments")  # in schema `external`, served by deploy/local/source_api
 
 
 class SchemaFileError(RuntimeError):
@@ -32,33 +33,55 @@ def schema_files() -> list[Path]:
 
 
 @contextmanager
-def connect(dsn: str) -> Iterator[Connection]:
-    """A connection in UTC whose work commits on success and rolls back on error, then closes."""
+def connect(dsn: str, schema: str | None = None) -> Iterator[Connection]:
+    """A connection in UTC whose work commits on success and rolls back on error, then closes. With
+    `schema`, unqualified names resolve in that schema only (a test sandbox)."""
     conn = psycopg2.connect(dsn, options="-c TimeZone=UTC")
     try:
+        if schema is not None:
+            with conn, conn.cursor() as cur:
+                cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
         with conn:
             yield conn
     finally:
         conn.close()
 
 
+def qualified_in(name: str, schema: str | None) -> str:
+    """Where a source table lives: as named (`orders`, `external.payments`), or every table inside the
+    sandbox `schema` when one is given."""
+    return name if schema is None else f"{schema}.{name.rpartition('.')[2]}"
+
+
 def lock_schema(cur: Cursor) -> None:
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_KEY,))
 
 
-def apply_schema(dsn: str) -> list[str]:
+def apply_schema(dsn: str, schema: str | None = None) -> list[str]:
     """Apply every DDL file in name order inside one transaction; returns the file names applied.
 
-    The files are idempotent, so this is safe on a database that already has the schema."""
+    The files are idempotent, so this is safe on a database that already has the schema. With `schema`
+    (a sandbox for tests), the unqualified tables are created there and the sandbox also gets its own
+    `payments`/`shipments` shaped like `external.*`, so nothing shared is written."""
     applied: list[str] = []
     with connect(dsn) as conn, conn.cursor() as cur:
         lock_schema(cur)
+        if schema is not None:
+            cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+            cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
         for path in schema_files():
             try:
                 cur.execute(path.read_text(encoding="utf-8"))
             except psycopg2.Error as exc:
                 raise SchemaFileError(f"{path.name}: {str(exc).strip()}") from exc
             applied.append(path.name)
+        if schema is not None:
+            for name in API_TABLES:
+                cur.execute(
+                    sql.SQL("CREATE TABLE IF NOT EXISTS {} (LIKE {} INCLUDING ALL)").format(
+                        sql.Identifier(schema, name), sql.Identifier("external", name)
+                    )
+                )
     return applied
 
 
@@ -173,5 +196,5 @@ def reset_identity(cur: Cursor, qualified: str, column: str) -> None:
         sql.SQL(
             "SELECT setval(pg_get_serial_sequence(%s, %s), COALESCE((SELECT max({}) FROM {}), 0) + 1, false)"
         ).format(sql.Identifier(column), table_name(qualified)),
-        (qualified, column),
+        (table_name(qualified).as_string(cur), column),
     )

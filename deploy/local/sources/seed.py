@@ -24,6 +24,7 @@ from deploy.local.sources.database import (
     connect,
     copy_pipelined,
     lock_schema,
+    qualified_in,
     reset_identity,
     secondary_indexes_deferred,
     table_name,
@@ -115,32 +116,42 @@ def iter_order_tables(
 
 
 def seed_source_database(
-    dsn: str, scale: int = 1, *, seed: int = 0, start: date = DEFAULT_START, end: date = DEFAULT_END
+    dsn: str,
+    scale: int = 1,
+    *,
+    seed: int = 0,
+    start: date = DEFAULT_START,
+    end: date = DEFAULT_END,
+    schema: str | None = None,
 ) -> dict[str, int]:
-    """Create the schema and (re)load every source table; returns rows per table.
+    """Create the schema and (re)load every source table; returns rows per table (keys: SOURCE_TABLES).
 
     Rows scale linearly: per unit of `scale`, 2,000 customers, 10 active vendors (+ VEND098 suspended and
-    VEND099 inactive), 500 products, 10,000 orders (~25,000 items), 40 uploads, 2,000 metrics."""
+    VEND099 inactive), 500 products, 10,000 orders (~25,000 items), 40 uploads, 2,000 metrics.
+    `schema` loads every table into that sandbox schema instead (see `apply_schema`)."""
     _check_scale(scale)
     window = TimeWindow(start, end)
-    apply_schema(dsn)
+    apply_schema(dsn, schema)
+    where = {name: qualified_in(name, schema) for name in SOURCE_TABLES}
 
     def batches() -> Iterator[tuple[str, pa.Table]]:
-        yield from entity_tables(scale, seed, window).items()
+        for name, table in entity_tables(scale, seed, window).items():
+            yield where[name], table
         for chunk in iter_order_tables(ORDERS_PER_SCALE * scale, seed, window, scale=scale):
-            yield from chunk.items()
+            for name, table in chunk.items():
+                yield where[name], table
 
     with connect(dsn) as conn, conn.cursor() as cur, ExitStack() as deferred:
         lock_schema(cur)
-        truncate(cur, list(SOURCE_TABLES))
-        for name in SOURCE_TABLES:
+        truncate(cur, list(where.values()))
+        for name in where.values():
             deferred.enter_context(secondary_indexes_deferred(cur, name))
-        counts = dict.fromkeys(SOURCE_TABLES, 0) | copy_pipelined(cur, batches(), freeze=True)
+        loaded = copy_pipelined(cur, batches(), freeze=True)
         deferred.close()  # rebuild the indexes before the sequences move and the transaction commits
-        reset_identity(cur, "products", "product_id")
-        reset_identity(cur, "metrics", "id")
-    _analyze(dsn, list(SOURCE_TABLES))
-    return counts
+        reset_identity(cur, where["products"], "product_id")
+        reset_identity(cur, where["metrics"], "id")
+    _analyze(dsn, list(where.values()))
+    return {name: loaded.get(where[name], 0) for name in SOURCE_TABLES}
 
 
 def generate_orders_table(
@@ -156,7 +167,8 @@ def generate_orders_table(
     """(Re)load `schema.table` with `rows` orders shaped like `public.orders`; returns rows loaded.
 
     A table other than public.orders is created as `LIKE public.orders INCLUDING ALL`, so a benchmark can
-    load a million rows beside the shared data. Orders 1..N equal the ones `seed_source_database` loads."""
+    load a million rows beside the shared data. With rows = 10,000 x scale the rows equal the orders
+    `seed_source_database(dsn, scale)` loads."""
     if rows < 0:
         raise ValueError(f"rows must be >= 0, got {rows}")
     window = TimeWindow(start, end)
