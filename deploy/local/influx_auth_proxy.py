@@ -21,7 +21,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from deploy.local.process_control import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.process_control import ManagedProcess, wait_until
 from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
 
 MODULE = "deploy.local.influx_auth_proxy"
@@ -260,11 +260,7 @@ class InfluxAuthProxy:
             return "running"
         if self.process.pid() is not None:
             self.process.stop()
-        if port_open(self.config.influx_port):
-            raise StackError(
-                f"port {self.config.influx_port} (influx-proxy) is bound by a process this stack did not "
-                "start; export another ECOM_INFLUX_PORT"
-            )
+        self.process.ensure_port_free("ECOM_INFLUX_PORT")
         argv = [sys.executable, "-m", MODULE, "--port", str(self.config.influx_port)]
         argv += ["--upstream", self.config.vm_url, "--credentials-file", str(self.config.secrets_file)]
         pid = self.process.start(argv, cwd=REPO_ROOT)

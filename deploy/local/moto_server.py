@@ -16,7 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
-from deploy.local.process_control import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.process_control import ManagedProcess, wait_until
 from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
 
 MODULE = "deploy.local.moto_server"
@@ -79,11 +79,7 @@ class MotoServer:
             return "running"
         if self.process.pid() is not None:
             self.process.stop()
-        if port_open(self.config.moto_port):
-            raise StackError(
-                f"port {self.config.moto_port} (moto) is bound by a process this stack did not start; "
-                "export another ECOM_MOTO_PORT"
-            )
+        self.process.ensure_port_free("ECOM_MOTO_PORT")
         argv = [sys.executable, "-m", MODULE, "--port", str(self.config.moto_port)]
         argv += ["--state-dir", str(self.config.state_dir)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -104,11 +104,7 @@ class PostgresServer:
             return "running"
         if self.process.pid() is not None:  # alive but not answering: repair
             self.process.stop(signal.SIGINT)
-        if port_open(self.config.pg_port):
-            raise StackError(
-                f"port {self.config.pg_port} (postgres) is bound by a process this stack did not start; "
-                "export another ECOM_PG_PORT"
-            )
+        self.process.ensure_port_free("ECOM_PG_PORT")
         bin_dir = pg_bin_dir()
         self._init_cluster(bin_dir)
         self.config.pg_socket_dir.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,18 @@ class ManagedProcess:
         tmp.write_text(f"{pid}\n")
         os.replace(tmp, self.pid_file)  # atomic: a concurrent `status` never reads a half-written file
 
+    def ensure_port_free(self, port_variable: str) -> None:
+        """Before a start: the port must not be held by anything else (e.g. another checkout's stack)."""
+        if not port_open(self.port):
+            return
+        owner = port_owner(self.port)
+        who = f"pid {owner[0]} ({owner[1][:160]})" if owner else "a process of another user"
+        raise StackError(
+            f"port {self.port} ({self.name}) is bound by {who}, which this stack did not start. Stop it "
+            f"(another checkout's stack: python -m deploy.local.stack down --state-dir <its .local>) "
+            f"or export another {port_variable}"
+        )
+
     def start(
         self,
         argv: Sequence[str],
@@ -181,6 +193,31 @@ def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def port_owner(port: int) -> tuple[int, str] | None:
+    """(pid, command line) of the process listening on 127.0.0.1/0.0.0.0:`port`, found through /proc."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
+                    return int(entry), read_cmdline(int(entry))
+        except OSError:
+            continue
+    return None
 
 
 def wait_until(

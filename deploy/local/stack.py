@@ -75,10 +75,7 @@ class SourceApiServer:
             return "running"
         if self.process.pid() is not None:
             self.process.stop()
-        if port_open(self.config.api_port):
-            raise StackError(
-                f"port {self.config.api_port} (source-api) is bound by a process this stack did not start"
-            )
+        self.process.ensure_port_free("ECOM_API_PORT")
         env = {**os.environ, **variables}
         argv = [sys.executable, "-m", SOURCE_API_MODULE, "--port", str(self.config.api_port)]
         pid = self.process.start(argv, env=env, cwd=REPO_ROOT)

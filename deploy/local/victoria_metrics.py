@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.local.debian_packages import apt_install
-from deploy.local.process_control import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.process_control import ManagedProcess, StackError, wait_until
 from deploy.local.stack_config import HOST, StackConfig
 
 
@@ -53,11 +53,7 @@ class VictoriaMetricsServer:
             return "running"
         if self.process.pid() is not None:
             self.process.stop()
-        if port_open(self.config.vm_port):
-            raise StackError(
-                f"port {self.config.vm_port} (victoria-metrics) is bound by a process this stack did not "
-                "start; export another ECOM_VM_PORT"
-            )
+        self.process.ensure_port_free("ECOM_VM_PORT")
         self.config.vm_data_dir.mkdir(parents=True, exist_ok=True)
         argv = [
             str(victoria_metrics_binary()),
