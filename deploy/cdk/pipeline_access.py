@@ -10,36 +10,56 @@ from __future__ import annotations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from deploy.cdk.data_stores_stack import UPLOAD_RECORDS_INDEXES, DataStoresStack
-from deploy.cdk.settings import METRIC_NAMESPACES, DeploymentSettings
-
-S3_READ = ["s3:GetObject"]
-S3_WRITE = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+from deploy.cdk.data_stores_stack import DataStoresStack
+from deploy.cdk.settings import (
+    IMPORT_QUARANTINE_PATTERN,
+    METRIC_NAMESPACES,
+    UPLOAD_ERROR_REPORTS_PATTERN,
+    DeploymentSettings,
+)
 
 
 def pipeline_statements(
     stores: DataStoresStack, instance_db_secret: secretsmanager.ISecret
 ) -> list[iam.PolicyStatement]:
-    """Least-privilege access to the pipelines' data stores, by resource."""
-    read_buckets = [stores.uploads_bucket, stores.series_bucket, stores.imports_bucket]
-    write_buckets = [stores.lake_bucket, stores.logs_bucket]
-    upload_records = stores.upload_records_table.table_arn
+    """Least-privilege access to the pipelines' data stores: the calls the code makes, on its resources."""
+    buckets = [
+        stores.lake_bucket,
+        stores.uploads_bucket,
+        stores.series_bucket,
+        stores.imports_bucket,
+        stores.logs_bucket,
+    ]
     return [
         iam.PolicyStatement(
-            sid="ListPipelineBuckets",
-            actions=["s3:ListBucket"],
-            resources=[bucket.bucket_arn for bucket in [*read_buckets, *write_buckets]],
+            sid="ListPipelineBuckets", actions=["s3:ListBucket"], resources=[b.bucket_arn for b in buckets]
         ),
         iam.PolicyStatement(
-            sid="ReadInputObjects",
-            actions=S3_READ,
-            resources=[bucket.arn_for_objects("*") for bucket in read_buckets],
+            sid="ReadPipelineObjects",
+            actions=["s3:GetObject"],
+            resources=[b.arn_for_objects("*") for b in buckets],
         ),
-        # Re-running a bronze partition replaces its files; step payloads and compute logs are rewritten.
+        # A bronze partition is staged, then copied over the live prefix, whose old files are deleted.
         iam.PolicyStatement(
-            sid="WriteLakeAndLogObjects",
-            actions=S3_WRITE,
-            resources=[bucket.arn_for_objects("*") for bucket in write_buckets],
+            sid="WriteLake",
+            actions=["s3:PutObject", "s3:DeleteObject"],
+            resources=[stores.lake_bucket.arn_for_objects("*")],
+        ),
+        # Compute logs, and the Lambda executor's step arguments when they exceed the invoke payload.
+        iam.PolicyStatement(
+            sid="WriteComputeLogsAndStepPayloads",
+            actions=["s3:PutObject"],
+            resources=[stores.logs_bucket.arn_for_objects("*")],
+        ),
+        iam.PolicyStatement(
+            sid="WriteUploadErrorReports",
+            actions=["s3:PutObject"],
+            resources=[stores.uploads_bucket.arn_for_objects(UPLOAD_ERROR_REPORTS_PATTERN)],
+        ),
+        iam.PolicyStatement(
+            sid="QuarantineRejectedImports",
+            actions=["s3:PutObject"],
+            resources=[stores.imports_bucket.arn_for_objects(IMPORT_QUARANTINE_PATTERN)],
         ),
         iam.PolicyStatement(
             sid="BronzeCheckpoints",
@@ -48,19 +68,8 @@ def pipeline_statements(
         ),
         iam.PolicyStatement(
             sid="UploadRecords",
-            actions=[
-                "dynamodb:BatchWriteItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:GetItem",
-                "dynamodb:Query",
-            ],
-            resources=[upload_records],
-        ),
-        iam.PolicyStatement(
-            sid="UploadRecordsIndexes",
-            actions=["dynamodb:Query"],
-            resources=[f"{upload_records}/index/{index}" for index in UPLOAD_RECORDS_INDEXES],
+            actions=["dynamodb:BatchWriteItem", "dynamodb:Query"],
+            resources=[stores.upload_records_table.table_arn],
         ),
         iam.PolicyStatement(
             sid="RejectedRecordQueues",

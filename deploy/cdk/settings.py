@@ -22,8 +22,12 @@ ERROR_ALARM_PERIOD_MINUTES = 10
 DURATION_ALARM_FRACTION_OF_TIMEOUT = 13 / 15
 # Seed 004: failed executions are kept 14 days for investigation.
 DLQ_RETENTION_DAYS = 14
-# Namespaces the pipelines publish custom metrics under (PutMetricData is scoped to these).
-METRIC_NAMESPACES = ("EcomPipeline", "EcommerceProductOnboarding", "ONS/InfluxDB")
+# Namespaces the pipelines publish custom metrics under (PutMetricData is scoped to these); they are the
+# defaults of the domain config resources (tests/deploy/cdk/test_pipeline_access.py keeps them in step).
+METRIC_NAMESPACES = ("EcommerceProductOnboarding", "ONS/InfluxDB", "EcomPipeline/MetricImports")
+# Object-key prefixes the pipelines write under in buckets they otherwise only read.
+UPLOAD_ERROR_REPORTS_PATTERN = "uploads/*/error_reports/*"  # ecom_pipeline.uploads.object_keys
+IMPORT_QUARANTINE_PATTERN = "quarantine/*"  # resources.metric_imports.MetricImportsConfig.quarantine_prefix
 INSTANCE_DATABASE_NAME = "dagster"
 INSTANCE_DATABASE_USER = "dagster"
 WEBSERVER_PORT = 3000

@@ -1,0 +1,62 @@
+"""Synthesise the CDK app once per environment per session (synth takes seconds; assertions are cheap)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from aws_cdk import App  # noqa: E402
+from aws_cdk.assertions import Template  # noqa: E402
+
+from deploy.cdk.app import build_app  # noqa: E402
+from deploy.cdk.deployment import Deployment  # noqa: E402
+
+CDK_JSON = Path(__file__).resolve().parents[3] / "deploy" / "cdk" / "cdk.json"
+ENDPOINTS = {
+    "influxdbUrl": "https://influxdb.example.com:8086",
+    "paymentsApiUrl": "https://api.example.com/payments",
+    "shipmentsApiUrl": "https://api.example.com/shipments",
+}
+STACK_PARTS = ("Network", "DataStores", "InstanceDatabase", "StepFunctions", "Orchestrator")
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    deployment: Deployment
+    templates: dict[str, Template]  # by stack part, e.g. "StepFunctions"
+
+    def json(self, part: str) -> dict:
+        return self.templates[part].to_json()
+
+
+def synthesize(environment: str, suffix: str, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The same context `cdk synth` would see (cdk.json), plus the required endpoints."""
+    context = {**json.loads(CDK_JSON.read_text())["context"], **ENDPOINTS}
+    context.update(environment=environment, environmentSuffix=suffix)
+    app = App(context=context, outdir=str(tmp_path_factory.mktemp(f"cdk-{environment}")))
+    deployment = build_app(app)
+    stacks = {
+        "Network": deployment.network,
+        "DataStores": deployment.data_stores,
+        "InstanceDatabase": deployment.instance_database,
+        "StepFunctions": deployment.step_functions,
+        "Orchestrator": deployment.orchestrator,
+    }
+    # Template.from_stack synthesises the whole app; validation rules (cdk.json) raise on template errors.
+    return Synthesized(deployment, {part: Template.from_stack(stack) for part, stack in stacks.items()})
+
+
+@pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize("dev", "dev", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize("prod", "prod", tmp_path_factory)
