@@ -116,6 +116,30 @@ def test_raising_handler_returns_unhandled_function_error(aws, zip_function):
     assert not any("lambda_subprocess_runtime" in frame for frame in body["stackTrace"])
 
 
+def test_missing_module_and_unserializable_result_use_aws_runtime_error_types(aws):
+    name = f"test-fn-{uuid.uuid4().hex[:10]}"
+    source = "import datetime\ndef handler(event, context):\n    return {'at': datetime.datetime.now()}\n"
+    aws["lambda"].create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=aws["role_arn"],
+        Handler="nowhere.handler",
+        Code={"ZipFile": _zip(source)},
+    )
+    try:
+        response, body = _invoke(aws, name, {})
+        assert response["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "Runtime.ImportModuleError"
+        assert "Unable to import module 'nowhere'" in body["errorMessage"]
+        aws["lambda"].update_function_configuration(FunctionName=name, Handler="app.handler")
+        response, body = _invoke(aws, name, {})
+        assert response["FunctionError"] == "Unhandled"
+        assert body["errorType"] == "Runtime.MarshalError"
+        assert "not JSON serializable" in body["errorMessage"]
+    finally:
+        aws["lambda"].delete_function(FunctionName=name)
+
+
 def test_timeout_kills_the_handler_and_answers_aws_timeout_error(aws, zip_function):
     name = zip_function(timeout=1)
     started = time.perf_counter()
