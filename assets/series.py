@@ -1,0 +1,238 @@
+"""`energy_series`: one (dataset, day) of processed Parquet on S3 written to InfluxDB (seed 002).
+
+The seed's Lambda answered 503 when InfluxDB was unreachable and 400 on bad input; here the first becomes a
+step retry (RetryRequested) and the second a Failure that never retries. Points are identified by series
+and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
+"""
+
+import time
+from datetime import date
+from typing import NoReturn
+
+import numpy as np
+from dagster import (
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryRequested,
+    asset,
+)
+from dagster_aws.s3 import S3Resource
+
+from assets.series_checks import CHECK_SPECS, day_check, drop_rate_check, points_check
+from assets.series_load import LoadSettings, PreparedFile, list_partition_files, merge_counts, prepare_file
+from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
+from ecom_pipeline.partitions import energy_series_partitions
+from ecom_pipeline.series.datasets import DATASETS, DatasetSpec, partition_prefix
+from ecom_pipeline.series.schema import SchemaError
+from ecom_pipeline.series.validation import InvalidRecordsError
+from ecom_pipeline.series.write_policy import WriteReport, WriteUnavailableError, write_in_batches
+from resources.aws import CloudWatchMetricsResource, Metric
+from resources.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
+from resources.influxdb import InfluxDBResource
+from resources.series import EnergySeriesConfig, SeriesReadbackResource
+
+REJECTED_BY_SERVER = "rejected_by_server"
+
+
+def _metrics(
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    namespace: str,
+    metrics: list[Metric],
+) -> None:
+    """Metrics are best effort: a CloudWatch outage must not fail a load that already succeeded."""
+    try:
+        cloudwatch.put_metrics(namespace, metrics)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        context.log.warning(f"CloudWatch metrics not sent: {type(exc).__name__}: {exc}")
+
+
+def _error_metric(dataset: str, error_type: str) -> Metric:
+    return Metric("ProcessingErrors", 1, dimensions={"DatasetType": dataset, "ErrorType": error_type})
+
+
+def _files_table(files: list[PreparedFile]) -> MetadataValue:
+    rows = ["| file | bytes | input rows | points | dropped |", "|---|---:|---:|---:|---:|"]
+    rows += [
+        f"| `{f.key}` | {f.size_bytes} | {f.input_rows} | {len(f.points)} | {sum(f.dropped_by_reason.values())} |"
+        for f in files[:50]
+    ]
+    if len(files) > 50:
+        rows.append(f"| ... {len(files) - 50} more | | | | |")
+    return MetadataValue.md("\n".join(rows))
+
+
+def _dropped_table(dropped: dict[str, int]) -> MetadataValue:
+    rows = ["| reason | rows |", "|---|---:|"] + [
+        f"| {reason} | {count} |" for reason, count in sorted(dropped.items())
+    ]
+    return MetadataValue.md("\n".join(rows) if dropped else "no rows dropped")
+
+
+def _unavailable(
+    context, cloudwatch, config, dataset: str, message: str, cause: BaseException | None = None
+) -> NoReturn:
+    """The seed's 503: Dagster retries the step; the cause chain says why."""
+    context.log.error(f"unavailable (503): {message}")
+    _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "ServiceUnavailable")])
+    retry = RetryRequested(max_retries=config.step_retries, seconds_to_wait=config.step_retry_wait_seconds)
+    raise retry from ServiceUnavailableError(f"unavailable (503): {message}") if cause is None else cause
+
+
+def _bad_input(
+    context, cloudwatch, config, dataset: str, message: str, metadata: dict | None = None
+) -> Failure:
+    _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "BadRequest")])
+    return Failure(description=f"bad input (400): {message}", metadata=metadata or {}, allow_retries=False)
+
+
+@asset(
+    name="energy_series",
+    partitions_def=energy_series_partitions,
+    group_name=ENERGY_SERIES_GROUP,
+    kinds={"s3", "parquet", "influxdb"},
+    op_tags={LAMBDA_SIZE_TAG: "large"},
+    check_specs=CHECK_SPECS,
+    description="Processed energy Parquet of one dataset and day, written to InfluxDB as points.",
+)
+def energy_series(
+    context: AssetExecutionContext,
+    s3: S3Resource,
+    influxdb: InfluxDBResource,
+    cloudwatch: CloudWatchMetricsResource,
+    series_config: EnergySeriesConfig,
+    series_readback: SeriesReadbackResource,
+) -> MaterializeResult:
+    started = time.perf_counter()
+    keys = context.partition_key.keys_by_dimension
+    dataset, day = keys["dataset"], date.fromisoformat(keys["date"])
+    spec: DatasetSpec = DATASETS[dataset]
+    config = series_config
+    prefix = partition_prefix(dataset, day)
+
+    # Health check before anything else (seed 002, "Data Processing Flow" step 3).
+    health = influxdb.health()
+    if health["status"] != "healthy":
+        _unavailable(context, cloudwatch, config, dataset, f"InfluxDB unhealthy at {influxdb.url}: {health}")
+    try:
+        influxdb.check_auth()
+    except ServiceUnavailableError as exc:
+        _unavailable(context, cloudwatch, config, dataset, str(exc))
+    except ConfigurationError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from exc
+
+    client = s3.get_client()
+    listed = list_partition_files(client, config.bucket, prefix)
+    if not listed:
+        raise _bad_input(
+            context, cloudwatch, config, dataset, f"no Parquet files under s3://{config.bucket}/{prefix}"
+        )
+    settings = LoadSettings(config.enable_validation, config.drop_invalid_records)
+    try:
+        files = [prepare_file(client, config.bucket, key, size, spec, settings) for key, size in listed]
+    except (SchemaError, InvalidRecordsError) as exc:
+        raise _bad_input(
+            context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
+        ) from exc
+
+    report = WriteReport()
+    for prepared in files:
+        try:
+            file_report = write_in_batches(
+                prepared.points,
+                influxdb.write_lines,
+                batch_size=config.batch_size,
+                retry=config.retry_settings(),
+                transient=(ServiceUnavailableError,),
+                rejected=(BadRequestError,),
+            )
+        except WriteUnavailableError as exc:
+            _unavailable(context, cloudwatch, config, dataset, f"{prepared.key}: {exc}")
+        _add(report, file_report)
+        context.log.info(
+            f"{prepared.key}: {file_report.points_written} points in {file_report.batches_processed} batches"
+        )
+
+    input_rows = sum(f.input_rows for f in files)
+    valid_points = sum(len(f.points) for f in files)
+    dropped = merge_counts([f.dropped_by_reason for f in files])
+    if report.rejected_count:
+        dropped[REJECTED_BY_SERVER] = report.rejected_count
+    timestamps = np.concatenate([f.points.timestamps_ns for f in files]) if files else np.zeros(0, np.int64)
+    elapsed = time.perf_counter() - started
+    conversion_rate = valid_points / input_rows if input_rows else 1.0
+
+    _metrics(
+        context,
+        cloudwatch,
+        config.metrics_namespace,
+        [
+            Metric(name, value, unit, {"DatasetType": dataset})
+            for name, value, unit in (
+                ("PointsWritten", report.points_written, "Count"),
+                ("BatchesProcessed", report.batches_processed, "Count"),
+                ("ProcessingTime", elapsed, "Seconds"),
+                ("ConversionRate", conversion_rate, "None"),
+                ("SuccessRate", report.success_rate, "None"),
+                ("FailedBatches", report.failed_batches, "Count"),
+            )
+        ]
+        + ([_error_metric(dataset, "RejectedPoint")] if report.rejected_count else []),
+    )
+    if report.rejected_count and not config.drop_invalid_records:
+        raise _bad_input(
+            context,
+            cloudwatch,
+            config,
+            dataset,
+            f"the server rejected {report.rejected_count} point(s); first: {report.rejected[0].error}",
+            {"points_written": report.points_written, "rejected_points": report.rejected_count},
+        )
+
+    metadata = {
+        "points_written": report.points_written,
+        "batches_processed": report.batches_processed,
+        "failed_batches": report.failed_batches,
+        "write_retries": report.retries,
+        "dataset_type": dataset,
+        "measurement": spec.measurement,
+        "processing_time_seconds": round(elapsed, 3),
+        "input_rows": input_rows,
+        "output_points": valid_points,
+        "conversion_rate": round(conversion_rate, 6),
+        "dropped_rows": sum(dropped.values()),
+        "dropped_rows_by_reason": _dropped_table(dropped),
+        "influxdb_health": health["status"],
+        "influxdb_response_time_ms": float(health["response_time_ms"]),
+        "influxdb_bucket": influxdb.bucket,
+        "source": MetadataValue.path(f"s3://{config.bucket}/{prefix}"),
+        "files": _files_table(files),
+        "batch_size": config.batch_size,
+        "validation_enabled": config.enable_validation,
+        "drop_invalid_records": config.drop_invalid_records,
+    }
+    if report.rejected:
+        metadata["rejected_points"] = MetadataValue.json(
+            [{"index": r.index, "line": r.line, "error": r.error} for r in report.rejected[:10]]
+        )
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            points_check(
+                series_readback, spec, influxdb.bucket, day, timestamps, valid_points, report.points_written
+            ),
+            day_check(day, timestamps),
+            drop_rate_check(input_rows, dropped, config.drop_rate_warn_threshold),
+        ],
+    )
+
+
+def _add(total: WriteReport, part: WriteReport) -> None:
+    total.points_written += part.points_written
+    total.batches_processed += part.batches_processed
+    total.failed_batches += part.failed_batches
+    total.retries += part.retries
+    total.rejected_count += part.rejected_count
+    total.rejected += part.rejected[: max(0, 50 - len(total.rejected))]

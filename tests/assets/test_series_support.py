@@ -1,0 +1,143 @@
+"""Fixtures of the energy-series tests: a private S3 bucket and InfluxDB bucket per test, on the real stack.
+
+The InfluxDB bucket becomes VictoriaMetrics' `db` label, so concurrent tests never count each other's points.
+tests/assets and tests/sensors are shared directories, so these fixtures stay out of their conftest.py.
+"""
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+import boto3
+import pytest
+from dagster import (
+    DagsterEventType,
+    DagsterInstance,
+    Definitions,
+    MultiPartitionKey,
+    RetryPolicy,
+    define_asset_job,
+    materialize,
+)
+
+from assets.series import energy_series
+from assets.series_checks import day_bounds_ns
+from ecom_pipeline.series.datasets import DATASETS
+from ecom_pipeline.series.readback import StoredPoints
+from resources import build_resources
+from resources.influxdb import InfluxDBResource
+from resources.series import EnergySeriesConfig, SeriesReadbackResource
+
+
+def closed_port_url() -> str:
+    """A local URL nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class SeriesEnv:
+    s3_bucket: str
+    influx_bucket: str
+    instance: DagsterInstance
+
+    def config(self, **overrides) -> EnergySeriesConfig:
+        settings = dict(
+            bucket=self.s3_bucket, retry_backoff_seconds=0.01, step_retries=1, step_retry_wait_seconds=0
+        )
+        return EnergySeriesConfig(**(settings | overrides))
+
+    def influxdb(self, **overrides) -> InfluxDBResource:
+        settings = dict(
+            url=os.environ["INFLUXDB_URL"],
+            org=os.environ["INFLUXDB_ORG"],
+            bucket=self.influx_bucket,
+            token=os.environ["INFLUXDB_TOKEN"],
+            timeout_ms=5_000,
+        )
+        return InfluxDBResource(**(settings | overrides))
+
+    def readback(self) -> SeriesReadbackResource:
+        return SeriesReadbackResource(victoria_metrics_url=os.environ["VICTORIA_METRICS_URL"])
+
+    def resources(
+        self, config: EnergySeriesConfig | None = None, influxdb: InfluxDBResource | None = None
+    ) -> dict:
+        return build_resources() | {
+            "influxdb": influxdb or self.influxdb(),
+            "series_config": config or self.config(),
+            "series_readback": self.readback(),
+        }
+
+    def put(self, key: str, body: bytes) -> None:
+        boto3.client("s3").put_object(Bucket=self.s3_bucket, Key=key, Body=body)
+
+    def run(self, dataset: str, day: date, config=None, influxdb=None):
+        return materialize(
+            [energy_series],
+            partition_key=MultiPartitionKey({"dataset": dataset, "date": day.isoformat()}),
+            resources=self.resources(config, influxdb),
+            instance=self.instance,
+            raise_on_error=False,
+        )
+
+    def run_with_retry_policy(self, dataset: str, day: date, config=None, retries: int = 2):
+        """Run as a job whose every step has a RetryPolicy: only errors that forbid retries stay single."""
+        job = define_asset_job(
+            "series_retry_job", selection="energy_series", op_retry_policy=RetryPolicy(retries)
+        )
+        defs = Definitions(assets=[energy_series], jobs=[job], resources=self.resources(config))
+        return defs.resolve_job_def("series_retry_job").execute_in_process(
+            partition_key=MultiPartitionKey({"dataset": dataset, "date": day.isoformat()}),
+            instance=self.instance,
+            raise_on_error=False,
+        )
+
+    def stored(self, dataset: str, day: date) -> StoredPoints:
+        start, end = day_bounds_ns(day)
+        return self.readback().stored_points(
+            DATASETS[dataset], self.influx_bucket, start // 10**6, end // 10**6
+        )
+
+
+@pytest.fixture(name="series_env")
+def series_env_fixture(stack_env) -> Iterator[SeriesEnv]:
+    unique = uuid.uuid4().hex[:10]
+    bucket = f"test-series-{unique}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    with DagsterInstance.ephemeral() as instance:
+        yield SeriesEnv(s3_bucket=bucket, influx_bucket=f"test_series_{unique}", instance=instance)
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+    s3.delete_bucket(Bucket=bucket)
+
+
+def retries_of(result) -> int:
+    return sum(1 for event in result.all_events if event.event_type == DagsterEventType.STEP_UP_FOR_RETRY)
+
+
+def failure_message(result) -> str:
+    failures = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert failures, "expected a failed step"
+    error, texts = failures[-1].step_failure_data.error, []
+    while error is not None:  # the message and every cause, e.g. what made a step ask for a retry
+        texts.append(error.message)
+        error = error.cause
+    return "\n".join(texts)
+
+
+def checks_of(result) -> dict:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def materialization_metadata(result) -> dict:
+    events = result.get_asset_materialization_events()
+    assert len(events) == 1
+    return {key: value.value for key, value in events[0].materialization.metadata.items()}
