@@ -1,4 +1,4 @@
-"""The local payments/shipments API: a stdlib ThreadingHTTPServer over the `external` schema.
+"""The local payments/shipments API: a stdlib ThreadingHTTPServer over schema `external` (or a sandbox).
 
 Contract (docs/CONTRACTS.md): `GET /payments|/shipments?since=&limit=&page_token=` with header `x-api-key`,
 `200 {"data": [...], "next_page_token": ...}`, `401` on a bad key, `GET /health` -> 200. Two switches make
@@ -11,15 +11,16 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import queue
 import threading
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
-from psycopg2.pool import ThreadedConnectionPool
 
 from deploy.local.source_api.records import (
     DEFAULT_SCHEMA,
@@ -33,6 +34,39 @@ from deploy.local.source_api.records import (
 
 logger = logging.getLogger("deploy.local.source_api")
 FAILURE_STATUSES = (HTTPStatus.SERVICE_UNAVAILABLE, HTTPStatus.TOO_MANY_REQUESTS)
+
+
+class ConnectionPool:
+    """Read-only connections opened on first use and kept for reuse (psycopg2's pools close every
+    connection above `minconn`, which would pay a login per request); a broken one is discarded."""
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._idle: queue.LifoQueue[psycopg2.extensions.connection] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        with self._slots:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                conn = psycopg2.connect(self._dsn, options="-c TimeZone=UTC", connect_timeout=5)
+                conn.set_session(readonly=True, autocommit=True)
+            try:
+                yield conn
+            except psycopg2.Error:
+                conn.close()
+                raise
+            if not conn.closed:
+                self._idle.put(conn)
+
+    def close(self) -> None:
+        while True:
+            try:
+                self._idle.get_nowait().close()
+            except queue.Empty:
+                return
 
 
 class SourceApiServer(ThreadingHTTPServer):
@@ -61,7 +95,7 @@ class SourceApiServer(ThreadingHTTPServer):
         self._api_key = api_key.encode()
         self.ignore_since = frozenset(ignore_since)
         self.schema = schema
-        self.pool = ThreadedConnectionPool(0, max_connections, dsn, options="-c TimeZone=UTC")
+        self.pool = ConnectionPool(dsn, max_connections)
         self._lock = threading.Lock()
         self.failures_left = fail_first
         self.stats: Counter[str] = Counter()
@@ -89,12 +123,13 @@ class SourceApiServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.pool.closeall()
+        self.pool.close()
 
 
 class SourceApiHandler(BaseHTTPRequestHandler):
     server: SourceApiServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         parts = urlsplit(self.path)
@@ -130,17 +165,8 @@ class SourceApiHandler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, {"data": page.records, "next_page_token": page.next_page_token})
 
     def _fetch(self, endpoint: str, request: PageRequest) -> Page:
-        conn = self.server.pool.getconn()
-        broken = False
-        try:
-            conn.set_session(readonly=True, autocommit=True)
-            with conn.cursor() as cur:
-                return fetch_page(cur, endpoint, request, self.server.schema)
-        except psycopg2.Error:
-            broken = True
-            raise
-        finally:
-            self.server.pool.putconn(conn, close=broken)
+        with self.server.pool.connection() as conn, conn.cursor() as cur:
+            return fetch_page(cur, endpoint, request, self.server.schema)
 
     def _send(self, status: HTTPStatus, body: dict, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -158,12 +184,18 @@ class SourceApiHandler(BaseHTTPRequestHandler):
 
 
 def serve_in_thread(
-    dsn: str, api_key: str, port: int = 0, ignore_since: Iterable[str] = (), fail_first: int = 0
+    dsn: str,
+    api_key: str,
+    port: int = 0,
+    ignore_since: Iterable[str] = (),
+    fail_first: int = 0,
+    schema: str = DEFAULT_SCHEMA,
 ) -> tuple[SourceApiServer, str]:
     """Start the API on 127.0.0.1:`port` (0 = any free port) in a daemon thread; returns (server, base URL).
+    `schema` holds the payments/shipments tables (a test sandbox seeded with `schema=`).
     Stop it with `server.shutdown(); server.server_close()`."""
     server = SourceApiServer(
-        ("127.0.0.1", port), dsn, api_key, ignore_since=ignore_since, fail_first=fail_first
+        ("127.0.0.1", port), dsn, api_key, ignore_since=ignore_since, fail_first=fail_first, schema=schema
     )
     threading.Thread(target=server.serve_forever, name="source-api", daemon=True).start()
     return server, server.base_url
