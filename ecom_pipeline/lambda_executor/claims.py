@@ -3,7 +3,8 @@
 Dagster's `should_verify_step` rejects a delivery that arrives after the attempt has started (its step stats
 exist), but two deliveries arriving together can both pass that check. A PostgreSQL session advisory lock on
 (run, step, attempt), held on the instance's own database for as long as the step runs, makes the second
-delivery see the first; the lock dies with the connection if the function is killed.
+delivery see the first; the lock dies with the connection if the function is killed, and is released
+explicitly otherwise because the pooled connection outlives the invocation.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from contextlib import contextmanager
 
 import sqlalchemy as db
 from dagster import DagsterInstance
-from sqlalchemy.pool import NullPool
 
 _LOCK_NAMESPACE = "ecom-pipeline/lambda-step"
+_engines: dict[str, db.Engine] = {}  # one small pool per process: warm invocations skip the connect
 
 
 def claim_lock_key(run_id: str, step_key: str, attempt: int) -> int:
@@ -40,17 +41,17 @@ def step_attempt_claim(instance: DagsterInstance, run_id: str, step_key: str, at
     if url is None:
         yield True
         return
-    engine = db.create_engine(url, poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            key = claim_lock_key(run_id, step_key, attempt)
-            held = bool(conn.execute(db.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
-            conn.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    conn.execute(db.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                    conn.commit()
-    finally:
-        engine.dispose()
+    if url not in _engines:
+        _engines[url] = db.create_engine(
+            url, pool_size=1, max_overflow=1, pool_recycle=60, pool_pre_ping=True
+        )
+    with _engines[url].connect() as conn:
+        key = claim_lock_key(run_id, step_key, attempt)
+        held = bool(conn.execute(db.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}).scalar())
+        conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                conn.execute(db.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
