@@ -25,12 +25,14 @@ class Sandbox:
     counts: dict[str, int]
 
     def query(self, statement: sql.Composable | str, params: tuple = ()) -> list[tuple]:
-        with psycopg2.connect(self.dsn, options="-c TimeZone=UTC") as conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-            cur.execute(statement, params)
-            rows = cur.fetchall() if cur.description else []
-        conn.close()
-        return rows
+        conn = psycopg2.connect(self.dsn, options="-c TimeZone=UTC")
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+                cur.execute(statement, params)
+                return cur.fetchall() if cur.description else []
+        finally:
+            conn.close()
 
     def table(self, name: str) -> sql.Composable:
         return sql.Identifier(self.schema, name)
@@ -44,9 +46,12 @@ class Sandbox:
 
 
 def drop_schema(dsn: str, schema: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    conn.close()
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    finally:
+        conn.close()
 
 
 @pytest.fixture(scope="session", name="source_sandbox")
