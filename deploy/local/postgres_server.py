@@ -7,6 +7,7 @@ Started as root, the cluster runs as the `postgres` OS user (PostgreSQL refuses 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -64,21 +65,42 @@ def _chown_for_postgres(path: Path) -> None:
         os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
+def cluster_dirs(config: StackConfig) -> tuple[Path, Path]:
+    """(data dir, socket dir): under the state dir, unless the `postgres` user cannot reach it.
+
+    A checkout under a private home (e.g. /root, mode 0700) is not traversable by `postgres`; the
+    cluster then lives in postgres's own home, keyed by the state dir so each stack keeps its own.
+    """
+    if os.geteuid() != 0 or _postgres_can_enter(config.state_dir):
+        return config.pg_data_dir, config.pg_socket_dir
+    home = Path(pwd.getpwnam("postgres").pw_dir) / "ecom-stacks"
+    key = hashlib.sha256(str(config.state_dir).encode()).hexdigest()[:12]
+    home.mkdir(parents=True, exist_ok=True)
+    _chown_for_postgres(home)
+    return home / key / "pg", home / key / "pg_socket"
+
+
+def _postgres_can_enter(directory: Path) -> bool:
+    directory.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(directory)]).returncode == 0
+
+
 class PostgresServer:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
+        self.data_dir, self.socket_dir = cluster_dirs(config)
         self.process = ManagedProcess(
             name="postgres",
             run_dir=config.run_dir,
             logs_dir=config.logs_dir,
             port=config.pg_port,
-            cmdline_marker=str(config.pg_data_dir),
+            cmdline_marker=str(self.data_dir),
         )
 
     def admin_connect(self, dbname: str = "postgres") -> psycopg2.extensions.connection:
         """Superuser connection over the cluster's private Unix socket (trust auth, local only)."""
         return psycopg2.connect(
-            host=str(self.config.pg_socket_dir),
+            host=str(self.socket_dir),
             port=self.config.pg_port,
             user="postgres",
             dbname=dbname,
@@ -107,14 +129,14 @@ class PostgresServer:
         self.process.ensure_port_free("ECOM_PG_PORT")
         bin_dir = pg_bin_dir()
         self._init_cluster(bin_dir)
-        self.config.pg_socket_dir.mkdir(parents=True, exist_ok=True)
-        _chown_for_postgres(self.config.pg_socket_dir)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        _chown_for_postgres(self.socket_dir)
         settings = {**_SERVER_SETTINGS, "port": str(self.config.pg_port)}
-        settings["unix_socket_directories"] = str(self.config.pg_socket_dir)
-        argv = [str(bin_dir / "postgres"), "-D", str(self.config.pg_data_dir)]
+        settings["unix_socket_directories"] = str(self.socket_dir)
+        argv = [str(bin_dir / "postgres"), "-D", str(self.data_dir)]
         for key, value in settings.items():
             argv += ["-c", f"{key}={value}"]
-        pid = self.process.start(argv, user=_run_as(), cwd=self.config.pg_data_dir)
+        pid = self.process.start(argv, user=_run_as(), cwd=self.data_dir)
         wait_until(
             self.is_ready,
             service="postgres",
@@ -126,7 +148,7 @@ class PostgresServer:
         return "started"
 
     def _init_cluster(self, bin_dir: Path) -> None:
-        data_dir = self.config.pg_data_dir
+        data_dir = self.data_dir
         if (data_dir / "PG_VERSION").exists():
             return
         if data_dir.exists():  # a half-initialised cluster from an interrupted first run
