@@ -1,7 +1,24 @@
 """Configuration of the metric file imports (seed 000): where files arrive, where bad ones go, limits."""
 
+import threading
+from typing import Any
+
 from dagster import ConfigurableResource
+from dagster_aws.s3 import S3Resource
 from pydantic import Field, model_validator
+
+_s3_clients: dict[str, Any] = {}
+_s3_clients_lock = threading.Lock()
+
+
+def cached_s3_client(s3: S3Resource) -> Any:
+    """One boto3 S3 client per resource configuration and process: `S3Resource.get_client()` builds a new
+    session every call, which costs more than importing a small file (and a sensor tick lists every minute)."""
+    settings = s3.model_dump_json()
+    with _s3_clients_lock:
+        if settings not in _s3_clients:
+            _s3_clients[settings] = s3.get_client()
+        return _s3_clients[settings]
 
 
 class MetricImportsConfig(ConfigurableResource):

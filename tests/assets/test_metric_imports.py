@@ -1,0 +1,155 @@
+"""`imported_metrics` against the local stack: PostgreSQL, S3, SQS and SNS are the real servers."""
+
+import json
+
+import pytest
+from dagster import DagsterEventType
+
+from assets.metric_imports import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
+from tests.assets.test_metric_imports_support import (  # noqa: F401
+    ImportEnv,
+    import_env_fixture,
+    metric_records,
+    source_schema,
+)
+
+
+def _materialization_metadata(result) -> dict:
+    (event,) = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def _checks(result) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def _step_failures(result) -> list:
+    return [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+
+
+def test_file_is_imported_in_one_transaction_with_its_ledger_row(import_env: ImportEnv):
+    key = "imports/2026/03/17/host-a.json"
+    etag = import_env.put(key, metric_records(50))
+
+    result = import_env.run(key)
+
+    assert result.success
+    assert import_env.rows_of(key) == 50
+    ledger = import_env.ledger(key)
+    assert ledger["status"] == "imported" and ledger["etag"] == etag
+    assert ledger["records_in_file"] == ledger["rows_imported"] == 50
+    metadata = _materialization_metadata(result)
+    assert metadata["status"] == "imported"
+    assert metadata["rows_imported"] == 50 and metadata["records_in_file"] == 50
+    assert metadata["db_attempts"] == 1
+    assert _checks(result) == {ROW_COUNT_CHECK: True, NO_DUPLICATES_CHECK: True}
+    first = import_env.query(
+        'SELECT name, value, "timestamp" FROM {schema}.metrics WHERE source_file = %s ORDER BY "timestamp" LIMIT 2',
+        [key],
+    )
+    assert [(name, value) for name, value, _ in first] == [("cpu_0", 0.0), ("cpu_1", 0.25)]
+    assert first[1][2].isoformat() == "2026-03-17T12:00:01+00:00"
+    assert import_env.dlq_messages() == []
+
+
+def test_duplicate_event_does_not_duplicate_rows(import_env: ImportEnv):
+    key = "imports/dup.json"
+    import_env.put(key, metric_records(20))
+    assert import_env.run(key).success
+
+    again = import_env.run(key)
+
+    assert again.success
+    assert import_env.rows_of(key) == 20
+    assert _materialization_metadata(again)["status"] == "already_imported"
+    assert _materialization_metadata(again)["rows_imported"] == 0
+    assert _checks(again) == {ROW_COUNT_CHECK: True, NO_DUPLICATES_CHECK: True}
+    assert import_env.ledger(key)["attempts"] == 1
+
+
+def test_new_version_of_a_file_replaces_its_rows(import_env: ImportEnv):
+    key = "imports/replaced.json"
+    import_env.put(key, metric_records(40))
+    assert import_env.run(key).success
+    new_etag = import_env.put(key, metric_records(15, name="mem"))
+
+    result = import_env.run(key)
+
+    assert result.success
+    assert import_env.rows_of(key) == 15
+    assert import_env.query("SELECT count(*) FROM {schema}.metrics WHERE name LIKE 'cpu%%'")[0][0] == 0
+    assert _materialization_metadata(result)["rows_replaced"] == 40
+    assert import_env.ledger(key)["etag"] == new_etag
+
+
+def _bad_files() -> dict[str, tuple[bytes, str, int | None]]:
+    good = metric_records(5)
+    missing_value = [dict(r) for r in good]
+    del missing_value[3]["value"]
+    text_value = [dict(r) for r in good]
+    text_value[2]["value"] = "12.5 kWh"
+    bad_timestamp = [dict(r) for r in good]
+    bad_timestamp[4]["timestamp"] = "17/03/2026 12:00"
+    as_json = json.dumps(good)
+    cut = as_json.index('"cpu_1"')
+    return {
+        "invalid_json": (as_json.replace('"cpu_2",', '"cpu_2"').encode(), "invalid_json", 2),
+        "missing_value": (json.dumps(missing_value).encode(), "invalid_record", 3),
+        "non_numeric_value": (json.dumps(text_value).encode(), "invalid_record", 2),
+        "bad_timestamp": (json.dumps(bad_timestamp).encode(), "invalid_record", 4),
+        "empty_array": (b"[]", "empty_array", None),
+        "not_an_array": (json.dumps({"records": good}).encode(), "not_an_array", None),
+        "too_large": (json.dumps(metric_records(3000)).encode(), "too_large", None),
+        "not_utf8": (as_json[:cut].encode() + b"\xc3\x28" + as_json[cut:].encode(), "not_utf8", 1),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_files()))
+def test_bad_input_is_quarantined_dead_lettered_announced_and_not_retried(import_env: ImportEnv, case: str):
+    payload, reason_code, record_index = _bad_files()[case]
+    key = f"imports/bad/{case}.json"
+    etag = import_env.put(key, payload)
+
+    result = import_env.run(key)
+
+    assert not result.success
+    (failure,) = _step_failures(result)  # one failure, no retry of bad input
+    assert key in failure.step_failure_data.error.message or key in str(
+        failure.step_failure_data.user_failure_data
+    )
+    assert import_env.rows_of(key) == 0
+    ledger = import_env.ledger(key)
+    assert ledger["status"] == "rejected" and ledger["reason_code"] == reason_code and ledger["etag"] == etag
+    assert ledger["record_index"] == record_index
+    assert key in ledger["error"]
+    if record_index is not None:
+        assert f"record {record_index}" in ledger["error"]
+    quarantined = f"quarantine/{key}"
+    assert import_env.object_keys("quarantine/") == [quarantined, f"{quarantined}.rejection.json"]
+    assert import_env.object_keys("imports/") == [key]  # copied, the original stays for a re-run
+    (message,) = import_env.dlq_messages()
+    assert message["key"] == key and message["etag"] == etag
+    assert message["reason_code"] == reason_code and message["record_index"] == record_index
+    assert message["quarantine_key"] == quarantined
+    (notification,) = import_env.notifications()
+    assert notification["key"] == key and notification["reason_code"] == reason_code
+
+
+def test_fixed_file_imports_after_a_rejection(import_env: ImportEnv):
+    key = "imports/fixed-later.json"
+    import_env.put(key, b"[{]")
+    assert not import_env.run(key).success
+    import_env.put(key, metric_records(8))
+
+    assert import_env.run(key).success
+    assert import_env.rows_of(key) == 8
+    assert import_env.ledger(key)["status"] == "imported"
+    assert import_env.ledger(key)["attempts"] == 2
+
+
+def test_missing_file_fails_without_dead_letters(import_env: ImportEnv):
+    result = import_env.run("imports/never-uploaded.json")
+
+    assert not result.success
+    assert "does not exist" in _step_failures(result)[0].step_failure_data.error.message
+    assert import_env.dlq_messages() == []

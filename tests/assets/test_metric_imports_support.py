@@ -1,0 +1,199 @@
+"""Fixtures of the metric import tests: an isolated schema, bucket, DLQ and topic per test, on the real stack.
+
+The asset and sensor tests import `import_env_fixture` (registered as fixture `import_env`) by name; tests/assets
+and tests/sensors are shared directories, so these fixtures stay out of their conftest.py. No tests here.
+"""
+
+import functools
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import psycopg2
+import pytest
+from dagster import DagsterInstance, materialize
+from psycopg2 import sql
+
+from assets.metric_imports import imported_metrics
+from deploy.local.sources.database import apply_schema
+from ecom_pipeline.partitions import metric_import_file_partitions
+from resources import build_resources
+from resources.metric_imports import MetricImportsConfig
+
+LEDGER_DDL = Path(__file__).resolve().parents[2] / "ecom_pipeline" / "sql" / "020_metric_imports.sql"
+
+
+@functools.cache
+def _client(service: str) -> Any:
+    return boto3.client(service)
+
+
+def metric_records(count: int, name: str = "cpu", start: datetime | None = None) -> list[dict[str, Any]]:
+    start = start or datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    return [
+        {
+            "name": f"{name}_{i % 7}",
+            "value": round(i * 0.25, 2),
+            "timestamp": (start + timedelta(seconds=i)).isoformat().replace("+00:00", "Z"),
+        }
+        for i in range(count)
+    ]
+
+
+@dataclass
+class ImportEnv:
+    """One test's private slice of the stack."""
+
+    schema: str
+    bucket: str
+    dlq_url: str
+    topic_arn: str
+    notifications_queue_url: str
+    config: MetricImportsConfig
+    instance: DagsterInstance
+    dsn: str
+
+    def put(self, key: str, body: bytes | list | dict | str) -> str:
+        """Upload a file; returns its bare ETag."""
+        data = (
+            body
+            if isinstance(body, bytes)
+            else json.dumps(body).encode()
+            if not isinstance(body, str)
+            else body.encode()
+        )
+        etag = _client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)["ETag"]
+        return etag.strip('"')
+
+    def run(self, key: str, config: MetricImportsConfig | None = None):
+        """Materialize one file's partition the way a sensor-launched run would."""
+        if not self.instance.has_dynamic_partition(metric_import_file_partitions.name, key):
+            self.instance.add_dynamic_partitions(metric_import_file_partitions.name, [key])
+        resources = build_resources() | {"metric_imports": config or self.config}
+        return materialize(
+            [imported_metrics],
+            partition_key=key,
+            resources=resources,
+            instance=self.instance,
+            raise_on_error=False,
+        )
+
+    def query(self, statement: str, params: list | None = None) -> list[tuple]:
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql.SQL(statement).format(schema=sql.Identifier(self.schema)), params)
+            rows = cur.fetchall() if cur.description else []
+        conn.close()
+        return rows
+
+    def rows_of(self, key: str) -> int:
+        return self.query("SELECT count(*) FROM {schema}.metrics WHERE source_file = %s", [key])[0][0]
+
+    def ledger(self, key: str) -> dict | None:
+        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
+            cur.execute(
+                sql.SQL("SELECT * FROM {}.metric_import_files WHERE file_key = %s").format(
+                    sql.Identifier(self.schema)
+                ),
+                [key],
+            )
+            row = cur.fetchone()
+            result = dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
+        conn.close()
+        return result
+
+    def dlq_messages(self, queue_url: str | None = None) -> list[dict]:
+        """Drain a queue (the DLQ by default) and return the JSON bodies."""
+        client = _client("sqs")
+        bodies: list[dict] = []
+        while True:
+            response = client.receive_message(
+                QueueUrl=queue_url or self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(json.loads(message["Body"]))
+                client.delete_message(
+                    QueueUrl=queue_url or self.dlq_url, ReceiptHandle=message["ReceiptHandle"]
+                )
+
+    def notifications(self) -> list[dict]:
+        """SNS notifications delivered to the test's subscribed queue (raw delivery off: SNS envelope)."""
+        return [
+            json.loads(envelope["Message"]) for envelope in self.dlq_messages(self.notifications_queue_url)
+        ]
+
+    def object_keys(self, prefix: str) -> list[str]:
+        response = _client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+        return sorted(item["Key"] for item in response.get("Contents", []))
+
+
+def _create_schema(dsn: str, schema: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        cur.execute(
+            sql.SQL("CREATE TABLE {}.metrics (LIKE public.metrics INCLUDING ALL)").format(
+                sql.Identifier(schema)
+            )
+        )
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute(LEDGER_DDL.read_text())
+    conn.close()
+
+
+def _drop_schema(dsn: str, schema: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def source_schema(stack_env) -> None:
+    """`public.metrics` (and the ledger) exist: the DDL files are idempotent and applied under a lock."""
+    apply_schema(os.environ["ECOM_SOURCE_DSN"])
+
+
+@pytest.fixture(name="import_env")
+def import_env_fixture(source_schema) -> Iterator[ImportEnv]:
+    suffix = uuid.uuid4().hex[:10]
+    dsn = os.environ["ECOM_SOURCE_DSN"]
+    schema = f"test_metric_imports_{suffix}"
+    bucket = f"test-metric-imports-{suffix}"
+    s3, sqs, sns = _client("s3"), _client("sqs"), _client("sns")
+    _create_schema(dsn, schema)
+    s3.create_bucket(Bucket=bucket)
+    dlq_url = sqs.create_queue(QueueName=f"test-metric-import-dlq-{suffix}")["QueueUrl"]
+    notifications_url = sqs.create_queue(QueueName=f"test-metric-import-notes-{suffix}")["QueueUrl"]
+    topic_arn = sns.create_topic(Name=f"test-metric-import-topic-{suffix}")["TopicArn"]
+    notifications_arn = sqs.get_queue_attributes(QueueUrl=notifications_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=notifications_arn)
+    config = MetricImportsConfig(
+        bucket=bucket,
+        dlq_url=dlq_url,
+        notifications_topic_arn=topic_arn,
+        db_schema=schema,
+        db_retry_base_seconds=0.05,
+        max_file_bytes=200_000,
+    )
+    instance = DagsterInstance.ephemeral()
+    try:
+        yield ImportEnv(schema, bucket, dlq_url, topic_arn, notifications_url, config, instance, dsn)
+    finally:
+        instance.dispose()
+        _drop_schema(dsn, schema)
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
+        s3.delete_bucket(Bucket=bucket)
+        for url in (dlq_url, notifications_url):
+            sqs.delete_queue(QueueUrl=url)
+        sns.delete_topic(TopicArn=topic_arn)
