@@ -80,11 +80,14 @@ def install(settings: LocalLambdaSettings) -> LambdaWorkerPool:
         on_logs=_store_cloudwatch_logs,
     )
     LambdaFunction.invoke = _invoke
-    _keep_dead_letter_config(LambdaFunction)
+    _keep_dead_letter_and_image_config(LambdaFunction)
     return _pool
 
 
-def _keep_dead_letter_config(cls: Any) -> None:
+def _keep_dead_letter_and_image_config(cls: Any) -> None:
+    """moto 5.2.5 drops DeadLetterConfig and ignores ImageConfig in UpdateFunctionConfiguration."""
+    from moto.awslambda.models import ImageConfig
+
     original_init, original_update, original_get = (
         cls.__init__,
         cls.update_configuration,
@@ -98,6 +101,8 @@ def _keep_dead_letter_config(cls: Any) -> None:
     def update_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
         if "DeadLetterConfig" in config_updates:
             self.dead_letter_config = config_updates["DeadLetterConfig"] or {}
+        if "ImageConfig" in config_updates:
+            self.image_config = ImageConfig(config_updates["ImageConfig"] or {})
         return original_update(self, config_updates)
 
     def get_configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -227,7 +232,8 @@ def _extract_code(fn: Any, code_id: str, cache_dir: Path) -> Path:
 
 def _run_event_invocation(fn: Any, spec: FunctionRuntimeSpec, payload: bytes, request_id: str) -> None:
     assert _pool is not None and _settings is not None
-    config = fn.event_invoke_config[0].config if fn.event_invoke_config else {}
+    # moto appends on every PutFunctionEventInvokeConfig; AWS replaces: the last one is in force.
+    config = fn.event_invoke_config[-1].config if fn.event_invoke_config else {}
     max_retries = int(config.get("MaximumRetryAttempts", 2))
     attempts = 0
     while True:

@@ -19,3 +19,7 @@ def handler(event, context):
         "custom_env": os.environ.get("STEP_SETTING"),
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
     }
+
+
+def other_handler(event, context):
+    return {"handler": "other_handler"}

@@ -213,7 +213,8 @@ def test_failed_event_is_retried_maximum_retry_attempts_times(aws, zip_function)
         "QueueArn"
     ]
     name = zip_function()
-    aws["lambda"].put_function_event_invoke_config(
+    aws["lambda"].put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    aws["lambda"].put_function_event_invoke_config(  # replaces the first configuration, as on AWS
         FunctionName=name, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": dest_arn}}
     )
     aws["lambda"].invoke(FunctionName=name, InvocationType="Event", Payload=b'{"action": "fail"}')
@@ -256,6 +257,11 @@ def test_image_function_runs_its_command_with_the_project_python(aws):
         assert body["python_prefix"] == sys.prefix, "runs with the project venv"
         assert body["custom_env"] == "configured"
         assert body["endpoint"] == aws["lambda"].meta.endpoint_url.rstrip("/")
+        aws["lambda"].update_function_configuration(
+            FunctionName=name,
+            ImageConfig={"Command": ["tests.deploy.local.lambda_image_fixture.other_handler"]},
+        )
+        assert _invoke(aws, name, {})[1] == {"handler": "other_handler"}, "an updated Command takes effect"
     finally:
         aws["lambda"].delete_function(FunctionName=name)
 
