@@ -11,9 +11,11 @@ The image URI is a placeholder: the local invoke runs deploy/lambda/step_handler
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,6 +24,8 @@ from botocore.exceptions import ClientError
 from ecom_pipeline.constants import LAMBDA_STEP_HANDLER, LAMBDA_STEP_SIZES
 from ecom_pipeline.lambda_executor.sizing import step_function_name
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CODE_PACKAGES = ("ecom_pipeline", "assets", "resources", "sensors", "deploy/lambda", "tests", "bench")
 LOCAL_IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/ecom-pipeline-step:local"
 ROLE_NAME = "ecom-pipeline-step-local"
 # Variables a step needs inside the function (docs/CONTRACTS.md); AWS_* are the runtime's own.
@@ -55,9 +59,24 @@ DEFAULT_HANDLER_ENVIRONMENT = {
 }
 
 
+def local_code_stamp(root: Path = REPO_ROOT) -> str:
+    """A digest of the Python sources' names and mtimes.
+
+    On AWS a new image is a new function version and new environments; locally the code changes in place,
+    and a warm worker would keep running the modules it imported. Putting this stamp in the environment
+    changes the function's configuration, which retires the old workers.
+    """
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            digest.update(f"{path.relative_to(root)}:{path.stat().st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def step_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {name: os.environ[name] for name in STEP_ENVIRONMENT_NAMES if os.environ.get(name)}
     env.update(DEFAULT_HANDLER_ENVIRONMENT)
+    env["ECOM_LOCAL_CODE_STAMP"] = local_code_stamp()
     env.update(extra or {})
     return env
 
