@@ -65,7 +65,7 @@ _pool: LambdaWorkerPool | None = None
 def install(settings: LocalLambdaSettings) -> LambdaWorkerPool:
     """Patch moto in this process; returns the worker pool (shut it down when the server stops)."""
     import moto
-    from moto.awslambda.models import LambdaFunction
+    from moto.awslambda.models import LambdaBackend, LambdaFunction
 
     if moto.__version__ != PINNED_MOTO_VERSION:
         raise RuntimeError(
@@ -75,13 +75,26 @@ def install(settings: LocalLambdaSettings) -> LambdaWorkerPool:
     _settings = settings
     _pool = LambdaWorkerPool(
         settings.state_dir,
-        idle_ttl_s=float(os.environ.get("ECOM_LAMBDA_IDLE_TTL_SECONDS", "600")),
+        idle_ttl_s=float(os.environ.get("ECOM_LAMBDA_IDLE_TTL_SECONDS", "300")),
         max_concurrency=int(os.environ.get("ECOM_LAMBDA_MAX_CONCURRENCY", "8")),
         on_logs=_store_cloudwatch_logs,
     )
     LambdaFunction.invoke = _invoke
     _keep_dead_letter_and_image_config(LambdaFunction)
+    _retire_workers_on_delete(LambdaBackend, _pool)
     return _pool
+
+
+def _retire_workers_on_delete(cls: Any, pool: LambdaWorkerPool) -> None:
+    original_delete = cls.delete_function
+
+    def delete_function(self: Any, function_name: str, qualifier: str | None = None) -> None:
+        original_delete(self, function_name, qualifier)
+        pool.retire_function(
+            function_name.split(":")[6] if function_name.startswith("arn:") else function_name
+        )
+
+    cls.delete_function = delete_function
 
 
 def _keep_dead_letter_and_image_config(cls: Any) -> None:

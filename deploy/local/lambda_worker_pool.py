@@ -353,6 +353,18 @@ class LambdaWorkerPool:
             for worker in expired:
                 worker.stop()
 
+    def retire_function(self, function_name: str) -> int:
+        """Stop the idle workers of a deleted function now instead of after the idle TTL."""
+        with self._lock:
+            retired = [
+                w for idle in self._idle.values() for w in idle if w.spec.function_name == function_name
+            ]
+            for key, idle in list(self._idle.items()):
+                self._idle[key] = [w for w in idle if w.spec.function_name != function_name]
+        for worker in retired:
+            worker.stop()
+        return len(retired)
+
     def shutdown(self) -> None:
         self._stopped.set()
         with self._lock:

@@ -11,6 +11,7 @@ import zipfile
 import boto3
 import pytest
 
+from deploy.local.process_control import is_alive
 from deploy.local.stack_config import REPO_ROOT
 
 HANDLER_SOURCE = """
@@ -104,6 +105,24 @@ def test_request_response_returns_payload_and_reuses_the_warm_worker(aws, zip_fu
     assert second["pid"] == body["pid"], "a warm invoke must reuse the execution environment"
     assert second["request_id"] != body["request_id"]
     assert warm_seconds < 1.0
+
+
+def test_deleting_a_function_stops_its_idle_worker(aws):
+    name = f"test-fn-{uuid.uuid4().hex[:10]}"
+    aws["lambda"].create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=aws["role_arn"],
+        Handler="app.handler",
+        Code={"ZipFile": _zip(HANDLER_SOURCE)},
+    )
+    pid = _invoke(aws, name, {})[1]["pid"]
+    assert is_alive(pid)
+    aws["lambda"].delete_function(FunctionName=name)
+    deadline = time.monotonic() + 10
+    while is_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not is_alive(pid)
 
 
 def test_raising_handler_returns_unhandled_function_error(aws, zip_function):

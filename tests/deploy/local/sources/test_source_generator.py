@@ -3,6 +3,9 @@
 import hashlib
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -147,3 +150,20 @@ def test_payments_and_shipments_reference_orders(scale_one):
         assert set(table["order_id"].to_pylist()) <= order_ids
         ids = table["id"].to_pylist()
         assert len(set(ids)) == len(ids) and all(i.startswith(prefix) for i in ids)
+
+
+def test_bytes_do_not_depend_on_the_process(scale_one):
+    """Another interpreter with another hash seed produces the same bytes (no set/dict-order or hash leaks)."""
+    script = (
+        "import hashlib, io, pyarrow as pa, pyarrow.csv as c\n"
+        "from deploy.local.sources import entity_tables, iter_order_tables\n"
+        "tables = entity_tables(1) | next(iter_order_tables(10_000))\n"
+        "for name in sorted(tables):\n"
+        "    b = io.BytesIO(); c.write_csv(tables[name], b); print(name, hashlib.sha256(b.getvalue()).hexdigest())\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    output = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    other = dict(line.split() for line in output.stdout.splitlines())
+    assert other == {name: _csv_hash(table) for name, table in scale_one.items()}
