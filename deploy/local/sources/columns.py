@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import numpy as np
@@ -42,7 +42,7 @@ class TimeWindow:
 
     @property
     def start_micros(self) -> int:
-        return int(datetime.combine(self.start, time(), UTC).timestamp()) * MICROS
+        return micros_of(self.start)
 
     @property
     def span_micros(self) -> int:
@@ -131,18 +131,3 @@ def with_nulls(column: pa.Array, mask: np.ndarray) -> pa.Array:
 def micros_of(day: date) -> int:
     """Epoch microseconds of a day's midnight UTC."""
     return int(datetime.combine(day, time(), UTC).timestamp()) * MICROS
-
-
-def iso_utc(moment: datetime) -> str:
-    """ISO-8601 with a `Z` suffix, microseconds only when present."""
-    moment = moment.astimezone(UTC)
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def day_start(day: date) -> datetime:
-    return datetime.combine(day, time(), UTC)
-
-
-def next_day(day: date) -> date:
-    return day + timedelta(days=1)

@@ -18,10 +18,12 @@ from deploy.local.sources import (
     INACTIVE_VENDOR,
     SUSPENDED_VENDOR,
     UNKNOWN_VENDOR,
+    active_vendor_ids,
     entity_tables,
     iter_order_tables,
 )
 from deploy.local.sources.columns import TimeWindow
+from deploy.local.sources.entities import vendor_rows
 
 
 def _csv_hash(table: pa.Table) -> str:
@@ -77,8 +79,8 @@ def test_vendor_statuses_and_reserved_ids(scale_one):
     assert status["VEND001"] == "active" and status["VEND010"] == "active"
     assert status[INACTIVE_VENDOR] == "inactive" and status[SUSPENDED_VENDOR] == "suspended"
     assert UNKNOWN_VENDOR not in status
-    big = entity_tables(50)["vendors"]["vendor_id"].to_pylist()
-    assert UNKNOWN_VENDOR not in big and big.count(INACTIVE_VENDOR) == 1 and len(set(big)) == len(big)
+    big = [vendor for vendor, _ in vendor_rows(active_vendor_ids(500))]  # the ids at scale 50
+    assert UNKNOWN_VENDOR not in big and big.count(INACTIVE_VENDOR) == 1 and len(set(big)) == len(big) == 502
 
 
 def test_updated_at_stays_in_the_window_with_ties_and_midnights(scale_one):
