@@ -106,3 +106,13 @@ def slow(context):
 @job(executor_def=lambda_executor)
 def slow_job():
     slow()
+
+
+@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: "ecom-pipeline-step-does-not-exist"})
+def on_missing_function():
+    raise AssertionError("no function exists to run this step")
+
+
+@job(executor_def=lambda_executor)
+def missing_function_job():
+    on_missing_function()

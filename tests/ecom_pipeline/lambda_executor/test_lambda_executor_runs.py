@@ -102,6 +102,15 @@ def _dlq_records_for_run(queue_url: str, run_id: str, expected: int, wait_s: flo
     return found
 
 
+def test_invoke_error_fails_the_step_not_the_executor(instance, step_functions):
+    result = run_on_lambda(instance, "missing_function_job")
+    assert not result.success
+    failures = _error_messages(instance, result.run_id, DagsterEventType.STEP_FAILURE)
+    assert len(failures) == 1
+    assert "invoking ecom-pipeline-step-does-not-exist failed: ResourceNotFoundException" in failures[0]
+    assert _events(instance, result.run_id, DagsterEventType.RUN_FAILURE)
+
+
 def test_step_outliving_the_function_timeout_fails_with_the_reason(instance, step_functions):
     started = time.monotonic()
     result = run_on_lambda(instance, "timeout_job")
