@@ -70,6 +70,7 @@ class InstanceDatabaseStack(Stack):
             multi_az=settings.instance_db_multi_az,
             allocated_storage=20,
             max_allocated_storage=100,
+            storage_type=rds.StorageType.GP3,
             storage_encrypted=True,
             backup_retention=Duration.days(settings.instance_db_backup_days),
             deletion_protection=settings.retain_data,

@@ -30,6 +30,7 @@ STACK_PARTS = ("Network", "DataStores", "InstanceDatabase", "StepFunctions", "Or
 class Synthesized:
     deployment: Deployment
     templates: dict[str, Template]  # by stack part, e.g. "StepFunctions"
+    outdir: Path  # the cloud assembly, with the staged Docker build contexts
 
     def json(self, part: str) -> dict:
         return self.templates[part].to_json()
@@ -39,7 +40,8 @@ def synthesize(environment: str, suffix: str, tmp_path_factory: pytest.TempPathF
     """The same context `cdk synth` would see (cdk.json), plus the required endpoints."""
     context = {**json.loads(CDK_JSON.read_text())["context"], **ENDPOINTS}
     context.update(environment=environment, environmentSuffix=suffix)
-    app = App(context=context, outdir=str(tmp_path_factory.mktemp(f"cdk-{environment}")))
+    outdir = tmp_path_factory.mktemp(f"cdk-{environment}")
+    app = App(context=context, outdir=str(outdir))
     deployment = build_app(app)
     stacks = {
         "Network": deployment.network,
@@ -49,7 +51,8 @@ def synthesize(environment: str, suffix: str, tmp_path_factory: pytest.TempPathF
         "Orchestrator": deployment.orchestrator,
     }
     # Template.from_stack synthesises the whole app; validation rules (cdk.json) raise on template errors.
-    return Synthesized(deployment, {part: Template.from_stack(stack) for part, stack in stacks.items()})
+    templates = {part: Template.from_stack(stack) for part, stack in stacks.items()}
+    return Synthesized(deployment, templates, outdir)
 
 
 @pytest.fixture(scope="session")

@@ -123,7 +123,7 @@ EXPECTED_ROLES: dict[tuple[str, str], tuple[str, list[dict]]] = {
         "rds.amazonaws.com",
         [
             statement(
-                None, ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], ["InstanceSecret"]
+                None, ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], [INSTANCE_SECRET]
             )
         ],
     ),

@@ -1,0 +1,198 @@
+"""Dagster webserver and daemon on ECS Fargate, the instance on RDS PostgreSQL behind RDS Proxy, the network."""
+
+from __future__ import annotations
+
+from aws_cdk.assertions import Match
+
+from tests.deploy.cdk.conftest import Synthesized
+from tests.deploy.cdk.template_refs import logical_name, readable
+
+
+def _container(synth: Synthesized, family: str) -> dict:
+    tasks = synth.templates["Orchestrator"].find_resources(
+        "AWS::ECS::TaskDefinition", {"Properties": {"Family": family}}
+    )
+    assert len(tasks) == 1, family
+    (task,) = tasks.values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    return {**container, "_task": task["Properties"]}
+
+
+def test_instance_database_is_encrypted_postgres_in_isolated_subnets(dev: Synthesized) -> None:
+    template = dev.templates["InstanceDatabase"]
+    template.has_resource_properties(
+        "AWS::RDS::DBInstance",
+        {
+            "DBInstanceIdentifier": "ecom-dagster-dev",
+            "Engine": "postgres",
+            "EngineVersion": Match.string_like_regexp(r"^16\."),
+            "DBInstanceClass": "db.t4g.micro",
+            "DBName": "dagster",
+            "MultiAZ": False,
+            "StorageEncrypted": True,
+            "BackupRetentionPeriod": 1,
+            "DeletionProtection": False,
+            "PubliclyAccessible": False,
+            "StorageType": "gp3",
+        },
+    )
+    (subnet_group,) = template.find_resources("AWS::RDS::DBSubnetGroup").values()
+    assert all("databaseSubnet" in readable(s) for s in subnet_group["Properties"]["SubnetIds"])
+    # The generated password goes into a URL unquoted: no URL-reserved characters.
+    secret = template.find_resources("AWS::SecretsManager::Secret")
+    (properties,) = [s["Properties"] for s in secret.values()]
+    assert properties["Name"] == "ecom-pipeline/dagster-db-dev"
+    excluded = properties["GenerateSecretString"]["ExcludeCharacters"]
+    assert set(":/@?#%&+ ") <= set(excluded) and "-" not in excluded and "_" not in excluded
+
+
+def test_rds_proxy_requires_tls_and_uses_the_instance_secret(dev: Synthesized) -> None:
+    template = dev.templates["InstanceDatabase"]
+    template.has_resource_properties(
+        "AWS::RDS::DBProxy",
+        {
+            "DBProxyName": "ecom-dagster-dev",
+            "EngineFamily": "POSTGRESQL",
+            "RequireTLS": True,
+            "Auth": [
+                Match.object_like(
+                    {
+                        "AuthScheme": "SECRETS",
+                        "SecretArn": {"Ref": Match.string_like_regexp("^InstanceSecretAttachment")},
+                    }
+                )
+            ],
+        },
+    )
+    template.has_resource_properties(
+        "AWS::RDS::DBProxyTargetGroup",
+        {
+            "ConnectionPoolConfigurationInfo": Match.object_like({"MaxConnectionsPercent": 80}),
+            "Tags": Match.absent(),
+        },
+    )
+
+
+def test_postgres_is_reachable_only_from_the_step_functions_and_the_orchestrator(dev: Synthesized) -> None:
+    sources = set()
+    for part in ("InstanceDatabase", "Orchestrator"):
+        for rule in dev.templates[part].find_resources("AWS::EC2::SecurityGroupIngress").values():
+            properties = rule["Properties"]
+            if readable(properties["GroupId"]) != "SecurityGroup.GroupId":  # the database's group
+                continue
+            # The proxy-to-instance rule names the instance's port attribute (5432).
+            assert properties["FromPort"] == properties["ToPort"]
+            assert readable(properties["FromPort"]) in (5432, "Instance.Endpoint.Port")
+            sources.add(readable(properties["SourceSecurityGroupId"]))
+    assert sources == {
+        "SecurityGroup.GroupId",  # the proxy, sharing the instance's group
+        "StepFunctionsSecurityGroup.GroupId",
+        "TasksSecurityGroup.GroupId",
+    }
+
+
+def test_vpc_has_two_azs_and_gateway_endpoints(dev: Synthesized, prod: Synthesized) -> None:
+    template = dev.templates["Network"]
+    template.resource_count_is("AWS::EC2::NatGateway", 1)
+    prod.templates["Network"].resource_count_is("AWS::EC2::NatGateway", 2)
+    subnets = {logical_name(i) for i in template.find_resources("AWS::EC2::Subnet")}
+    assert subnets == {
+        f"Vpc{kind}Subnet{n}Subnet" for kind in ("public", "private", "database") for n in (1, 2)
+    }
+    endpoints = template.find_resources("AWS::EC2::VPCEndpoint")
+    services = sorted(readable(e["Properties"]["ServiceName"]) for e in endpoints.values())
+    assert services == ["com.amazonaws.${AWS::Region}.dynamodb", "com.amazonaws.${AWS::Region}.s3"]
+
+
+def test_daemon_is_a_single_fargate_task_that_never_overlaps(dev: Synthesized) -> None:
+    dev.templates["Orchestrator"].has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "ServiceName": "dagster-daemon-dev",
+            "LaunchType": "FARGATE",
+            "DesiredCount": 1,
+            "DeploymentConfiguration": Match.object_like({"MaximumPercent": 100, "MinimumHealthyPercent": 0}),
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": Match.object_like({"AssignPublicIp": "DISABLED"})
+            },
+        },
+    )
+
+
+def test_webserver_sits_behind_an_internal_load_balancer(dev: Synthesized) -> None:
+    template = dev.templates["Orchestrator"]
+    template.has_resource_properties(
+        "AWS::ECS::Service",
+        {"ServiceName": "dagster-webserver-dev", "LaunchType": "FARGATE", "DesiredCount": 1},
+    )
+    template.has_resource_properties("AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internal"})
+    template.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        {"Port": 80, "HealthCheckPath": "/server_info", "Matcher": {"HttpCode": "200"}, "TargetType": "ip"},
+    )
+    outputs = dev.json("Orchestrator")["Outputs"]
+    assert readable(outputs["WebserverUrl"]["Value"]) == "http://Webserver.LB.DNSName".replace(
+        "Webserver.LB", "WebserverLB"
+    )
+
+
+def test_containers_build_the_instance_url_from_the_injected_secret(dev: Synthesized) -> None:
+    for family, program in (
+        ("dagster-daemon-dev", "dagster-daemon run"),
+        ("dagster-webserver-dev", "dagster-webserver"),
+    ):
+        container = _container(dev, family)
+        assert container["EntryPoint"] == ["/bin/sh", "-c"]
+        (command,) = container["Command"]
+        assert command.startswith(
+            'export DAGSTER_PG_URL="postgresql+psycopg2://$DAGSTER_PG_USERNAME:$DAGSTER_PG_PASSWORD@'
+        )
+        assert f"&& exec {program}" in command and "-w workspace.yaml" in command
+        secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+        assert set(secrets) == {"DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"}
+        assert readable(secrets["DAGSTER_PG_PASSWORD"]).endswith(":password::")
+        environment = {e["Name"]: readable(e["Value"]) for e in container["Environment"]}
+        # Few long-lived connections with LISTEN/NOTIFY: straight to the instance, not through the proxy.
+        assert environment["DAGSTER_PG_HOST"] == "Instance.EndpointAddress"  # via a cross-stack export
+        assert environment["DAGSTER_PG_DB"] == "dagster" and environment["ECOM_ENV"] == "dev"
+        assert "DAGSTER_PG_URL" not in environment and "DAGSTER_PG_PASSWORD" not in environment
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert container["_task"]["RequiresCompatibilities"] == ["FARGATE"]
+    webserver = _container(dev, "dagster-webserver-dev")
+    assert webserver["PortMappings"] == [{"ContainerPort": 3000, "Protocol": "tcp"}]
+    assert (webserver["_task"]["Cpu"], webserver["_task"]["Memory"]) == ("512", "1024")
+    daemon = _container(dev, "dagster-daemon-dev")
+    assert (daemon["_task"]["Cpu"], daemon["_task"]["Memory"]) == ("1024", "2048")
+
+
+def test_orchestrator_log_groups_follow_the_retention_policy(dev: Synthesized, prod: Synthesized) -> None:
+    for synth, suffix, days in ((dev, "dev", 7), (prod, "prod", 30)):
+        for service in ("webserver", "daemon"):
+            synth.templates["Orchestrator"].has_resource_properties(
+                "AWS::Logs::LogGroup",
+                {"LogGroupName": f"/ecs/dagster-{service}-{suffix}", "RetentionInDays": days},
+            )
+
+
+def test_prod_database_is_multi_az_protected_and_snapshotted(prod: Synthesized) -> None:
+    template = prod.templates["InstanceDatabase"]
+    instances = template.find_resources(
+        "AWS::RDS::DBInstance",
+        {
+            "Properties": {
+                "DBInstanceClass": "db.t4g.medium",
+                "MultiAZ": True,
+                "DeletionProtection": True,
+                "BackupRetentionPeriod": 7,
+            }
+        },
+    )
+    assert len(instances) == 1
+    assert next(iter(instances.values()))["DeletionPolicy"] == "Snapshot"
+
+
+def test_database_outputs(dev: Synthesized) -> None:
+    outputs = dev.json("InstanceDatabase")["Outputs"]
+    assert readable(outputs["InstanceDatabaseProxyEndpoint"]["Value"]) == "Proxy.Endpoint"
+    assert readable(outputs["InstanceDatabaseEndpoint"]["Value"]) == "Instance.Endpoint.Address"
+    assert readable(outputs["InstanceDatabaseSecretArn"]["Value"]) == "InstanceSecretAttachment"
