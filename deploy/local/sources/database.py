@@ -107,13 +107,6 @@ def copy_csv(
     cur.copy_expert(statement, buffer, size=1 << 20)
 
 
-def copy_arrow(cur: Cursor, target: sql.Composable, table: pa.Table, freeze: bool = False) -> int:
-    """COPY an Arrow table into `target` (columns matched by name); returns rows sent."""
-    if table.num_rows:
-        copy_csv(cur, target, table.column_names, encode_csv(table), freeze)
-    return table.num_rows
-
-
 def copy_pipelined(
     cur: Cursor, batches: Iterator[tuple[str, pa.Table]], freeze: bool = False, depth: int = 2
 ) -> dict[str, int]:
