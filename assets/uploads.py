@@ -12,7 +12,6 @@ import time
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
-from dagster_aws.s3 import S3Resource
 
 from assets import uploads_postgres as db
 from assets.uploads_checks import (
@@ -65,7 +64,6 @@ def _now_iso() -> str:
 )
 def product_upload_records(
     context: AssetExecutionContext,
-    s3: S3Resource,
     rds: RdsPostgresResource,
     upload_records: UploadRecordsResource,
     cloudwatch: CloudWatchMetricsResource,
@@ -73,7 +71,7 @@ def product_upload_records(
 ) -> MaterializeResult:
     started = time.monotonic()
     upload_id = context.partition_key
-    client = s3.get_client()
+    client = uploads_config.client("s3")
     with db.transaction(rds, uploads_config.db_schema) as conn:
         history = db.get_upload(conn, upload_id)
     source = resolve_upload(
@@ -188,7 +186,6 @@ def _count_lines(data: bytes) -> int:
 )
 def validated_products(
     context: AssetExecutionContext,
-    s3: S3Resource,
     rds: RdsPostgresResource,
     upload_records: UploadRecordsResource,
     sqs: SqsResource,
@@ -237,7 +234,7 @@ def validated_products(
     upload_key = parse_upload_key(history.s3_key)
     if rejected and upload_key is not None:
         report_key = error_report_key(upload_key, upload_id)
-        s3.get_client().put_object(
+        uploads_config.client("s3").put_object(
             Bucket=bucket,
             Key=report_key,
             Body=build_error_report(rejected),

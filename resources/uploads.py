@@ -20,8 +20,12 @@ from resources.errors import ConfigurationError, ServiceUnavailableError
 _BATCH_WRITE_LIMIT = 25
 
 
-class ProductUploadsConfig(ConfigurableResource):
-    """Where uploads come from and where their outcomes go."""
+class ProductUploadsConfig(AwsClientResource):
+    """Where uploads come from and where their outcomes go; `client("s3")` is cached per process.
+
+    The sensor lists S3 through this cached client rather than `S3Resource.get_client()`, which builds a new
+    boto3 session per call (most of a tick's time on a busy machine).
+    """
 
     uploads_bucket: str = Field(description="Bucket with vendor CSVs under uploads/{VENDOR_ID}/.")
     errors_queue_url: str = Field(description="SQS queue for rejected rows.")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
-from dagster_aws.s3 import S3Resource
 
 from ecom_pipeline.jobs import product_upload_job
 from ecom_pipeline.partitions import product_upload_partitions
@@ -177,9 +176,7 @@ def upload_run_request(obj: dict[str, Any], prefix: str) -> RunRequest:
     minimum_interval_seconds=30,
     description="Requests one product_upload_job run per new vendor CSV under uploads/{VENDOR_ID}/.",
 )
-def upload_sensor(
-    context: SensorEvaluationContext, s3: S3Resource, uploads_config: ProductUploadsConfig
-) -> SensorResult:
+def upload_sensor(context: SensorEvaluationContext, uploads_config: ProductUploadsConfig) -> SensorResult:
     cursor = UploadSensorCursor.from_json(context.cursor)
     prefix = uploads_config.uploads_prefix
 
@@ -189,7 +186,7 @@ def upload_sensor(
             product_upload_partitions.name, partition_key
         )
 
-    scan = scan_uploads(s3.get_client(), uploads_config, cursor, datetime.now(UTC), has_partition)
+    scan = scan_uploads(uploads_config.client("s3"), uploads_config, cursor, datetime.now(UTC), has_partition)
     requests = [upload_run_request(obj, prefix) for obj in scan.objects]
     new_partitions = sorted(
         {

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 from dagster import DagsterInstance, Definitions, build_sensor_context
-from dagster_aws.s3 import S3Resource
 
 from assets.uploads import product_upload_records, validated_products
 from ecom_pipeline.jobs import product_upload_job
@@ -51,7 +50,7 @@ class Bucket:
             instance=self.instance,
             instance_ref=self.instance.get_ref(),  # without it dynamic partition keys cannot be resolved
             cursor=self.cursor,
-            resources={"s3": S3Resource(), "uploads_config": self.config(**overrides)},
+            resources={"uploads_config": self.config(**overrides)},
             definitions=self.definitions,
         )
         result = upload_sensor.evaluate_tick(context)
