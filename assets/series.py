@@ -10,6 +10,12 @@ from datetime import date
 from typing import NoReturn
 
 import numpy as np
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 from dagster import (
     AssetExecutionContext,
     Failure,
@@ -34,6 +40,8 @@ from resources.influxdb import InfluxDBResource
 from resources.series import EnergySeriesConfig, SeriesReadbackResource
 
 REJECTED_BY_SERVER = "rejected_by_server"
+# Transport failures reaching S3 are the same 503 as an unreachable InfluxDB: worth a step retry.
+S3_UNAVAILABLE = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
 
 
 def _metrics(
@@ -124,7 +132,10 @@ def energy_series(
         raise Failure(description=str(exc), allow_retries=False) from exc
 
     client = s3.get_client()
-    listed = list_partition_files(client, config.bucket, prefix)
+    try:
+        listed = list_partition_files(client, config.bucket, prefix)
+    except S3_UNAVAILABLE as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
     if not listed:
         raise _bad_input(
             context, cloudwatch, config, dataset, f"no Parquet files under s3://{config.bucket}/{prefix}"
@@ -132,6 +143,8 @@ def energy_series(
     settings = LoadSettings(config.enable_validation, config.drop_invalid_records)
     try:
         files = [prepare_file(client, config.bucket, key, size, spec, settings) for key, size in listed]
+    except S3_UNAVAILABLE as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
     except (SchemaError, InvalidRecordsError) as exc:
         raise _bad_input(
             context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}

@@ -16,6 +16,7 @@ from tests.assets.test_series_support import (  # noqa: F401 - fixture
     materialization_metadata,
     retries_of,
     series_env_fixture,
+    series_instance_fixture,
 )
 
 DAY = date(2026, 3, 1)

@@ -105,14 +105,20 @@ class SeriesEnv:
         )
 
 
+@pytest.fixture(scope="module", name="series_instance")
+def series_instance_fixture() -> Iterator[DagsterInstance]:
+    """One ephemeral instance per module: building one costs seconds, and runs do not share state through it."""
+    with DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
 @pytest.fixture(name="series_env")
-def series_env_fixture(stack_env) -> Iterator[SeriesEnv]:
+def series_env_fixture(stack_env, series_instance: DagsterInstance) -> Iterator[SeriesEnv]:
     unique = uuid.uuid4().hex[:10]
     bucket = f"test-series-{unique}"
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
-    with DagsterInstance.ephemeral() as instance:
-        yield SeriesEnv(s3_bucket=bucket, influx_bucket=f"test_series_{unique}", instance=instance)
+    yield SeriesEnv(s3_bucket=bucket, influx_bucket=f"test_series_{unique}", instance=series_instance)
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for item in page.get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])

@@ -1,0 +1,78 @@
+from datetime import UTC, date, datetime
+
+from ecom_pipeline.series.selection import (
+    ListedObject,
+    SeriesCursor,
+    partition_requests,
+    select_new,
+)
+
+T0 = datetime(2026, 3, 2, 8, 0, 0, tzinfo=UTC)
+T1 = datetime(2026, 3, 2, 8, 0, 1, tzinfo=UTC)
+GEN = "processed/dataset=generation/date=2026-03-01/part-{}.parquet"
+
+
+def obj(key, etag="e1", at=T0):
+    return ListedObject(key, etag, at)
+
+
+def test_first_tick_takes_everything_and_cursor_round_trips():
+    objects = [obj(GEN.format(1)), obj(GEN.format(0), at=T1)]
+    fresh, cursor = select_new(objects, SeriesCursor(), limit=10)
+    assert [o.key for o in fresh] == [GEN.format(1), GEN.format(0)]  # oldest first
+    assert SeriesCursor.parse(cursor.serialize()) == cursor
+    assert cursor.last_modified == T1 and cursor.versions_at_last_modified == {f"{GEN.format(0)}@e1"}
+    assert select_new(objects, cursor, limit=10) == ([], cursor)
+
+
+def test_a_file_in_the_cursors_second_and_a_replaced_file_are_new():
+    _, cursor = select_new([obj(GEN.format(0))], SeriesCursor(), limit=10)
+    same_second = obj(GEN.format(1))
+    replaced = obj(GEN.format(0), etag="e2", at=T1)
+    fresh, cursor2 = select_new([obj(GEN.format(0)), same_second, replaced], cursor, limit=10)
+    assert fresh == [same_second, replaced]
+    assert cursor2.last_modified == T1
+
+
+def test_limit_leaves_the_rest_for_the_next_tick():
+    objects = [obj(GEN.format(i)) for i in range(5)]
+    first, cursor = select_new(objects, SeriesCursor(), limit=3)
+    second, cursor = select_new(objects, cursor, limit=3)
+    assert (
+        len(first) == 3 and len(second) == 2 and {o.key for o in first + second} == {o.key for o in objects}
+    )
+    assert select_new(objects, cursor, limit=3)[0] == []
+
+
+def test_pending_versions_are_offered_again_without_moving_the_cursor_back():
+    old = obj(GEN.format(0))
+    _, cursor = select_new([old, obj(GEN.format(1), at=T1)], SeriesCursor(), limit=10)
+    cursor = SeriesCursor.parse(cursor.with_pending([old.version]).serialize())
+    fresh, after = select_new([old, obj(GEN.format(1), at=T1)], cursor, limit=10)
+    assert fresh == [old] and after.last_modified == T1 and after.pending == frozenset()
+
+
+def test_partition_requests_group_by_dataset_and_day_and_skip_other_keys():
+    objects = [
+        obj(GEN.format(0)),
+        obj(GEN.format(1), etag="e9"),
+        obj("processed/dataset=transmission/date=2026-03-01/part-0.parquet"),
+        obj("processed/dataset=weather/date=2026-03-01/part-0.parquet"),
+        obj("processed/_SUCCESS"),
+    ]
+    requests, skipped = partition_requests("b", objects)
+    assert [(r.dataset, r.day) for r in requests] == [
+        ("generation", date(2026, 3, 1)),
+        ("transmission", date(2026, 3, 1)),
+    ]
+    assert requests[0].versions == (f"{GEN.format(0)}@e1", f"{GEN.format(1)}@e9")
+    assert [s.key for s in skipped] == [
+        "processed/dataset=weather/date=2026-03-01/part-0.parquet",
+        "processed/_SUCCESS",
+    ]
+    # Same versions, same run key; another version, another key.
+    again, _ = partition_requests("b", list(reversed(objects[:2])))
+    assert again[0].run_key == requests[0].run_key
+    changed, _ = partition_requests("b", [obj(GEN.format(0), etag="e2"), objects[1]])
+    assert changed[0].run_key != requests[0].run_key
+    assert requests[0].run_key.startswith("energy_series:generation:2026-03-01:")

@@ -1,0 +1,97 @@
+"""`series_sensor` and the event replay against the stack's S3 (moto server), one private bucket per test."""
+
+import uuid
+from datetime import UTC, date, datetime
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from dagster import SkipReason, build_sensor_context
+from dagster_aws.s3 import S3Resource
+
+from deploy.local.sources.energy_files import energy_key, energy_parquet
+from resources.series import EnergySeriesConfig
+from sensors.series import OBJECTS_TAG, TRIGGER_TAG, run_requests_for_event, series_sensor
+
+DAY = date(2026, 3, 1)
+
+
+@pytest.fixture
+def bucket(stack_env):
+    name = f"test-series-sensor-{uuid.uuid4().hex[:10]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=name)
+    yield name
+    for item in s3.list_objects_v2(Bucket=name).get("Contents", []):
+        s3.delete_object(Bucket=name, Key=item["Key"])
+    s3.delete_bucket(Bucket=name)
+
+
+def tick(bucket: str, cursor: str | None):
+    context = build_sensor_context(
+        cursor=cursor, resources={"s3": S3Resource(), "series_config": EnergySeriesConfig(bucket=bucket)}
+    )
+    return series_sensor(context), context.cursor
+
+
+def put(bucket: str, key: str, body: bytes) -> None:
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def test_new_files_become_one_run_per_partition_and_repeats_nothing(bucket):
+    put(bucket, energy_key("generation", DAY), energy_parquet("generation", DAY, 10))
+    put(bucket, energy_key("generation", DAY, part=1), energy_parquet("generation", DAY, 10, seed=1))
+    put(bucket, energy_key("consumption", DAY), energy_parquet("consumption", DAY, 10))
+    put(bucket, "processed/dataset=weather/date=2026-03-01/part-00000.parquet", b"x")
+
+    result, _ = tick(bucket, None)
+
+    partitions = sorted(str(request.partition_key) for request in result.run_requests)
+    assert partitions == ["consumption|2026-03-01", "generation|2026-03-01"]
+    generation = next(r for r in result.run_requests if "generation" in str(r.partition_key))
+    assert generation.tags[OBJECTS_TAG] == "2" and generation.tags[TRIGGER_TAG] == "sensor"
+    assert generation.run_key.startswith("energy_series:generation:2026-03-01:")
+
+    again, _ = tick(bucket, result.cursor)
+    assert isinstance(again, SkipReason)
+
+    # A replaced file is a new version: the partition runs again, under a new run key.
+    put(bucket, energy_key("consumption", DAY), energy_parquet("consumption", DAY, 12))
+    replaced, _ = tick(bucket, result.cursor)
+    assert [str(r.partition_key) for r in replaced.run_requests] == ["consumption|2026-03-01"]
+    first_consumption = next(r for r in result.run_requests if "consumption" in str(r.partition_key))
+    assert replaced.run_requests[0].run_key != first_consumption.run_key
+
+
+def test_todays_file_waits_until_its_partition_exists(bucket):
+    today = datetime.now(UTC).date()
+    put(bucket, energy_key("transmission", today), energy_parquet("transmission", today, 5))
+
+    result, _ = tick(bucket, None)
+
+    assert result.run_requests == []
+    assert energy_key("transmission", today) in result.cursor  # kept as pending, offered again next tick
+    again, _ = tick(bucket, result.cursor)
+    assert not isinstance(again, SkipReason) and again.run_requests == []
+
+
+def test_replayed_events_get_the_sensors_run_key(bucket):
+    key = "processed/dataset=generation/date=2026-03-01/part 00000.parquet"  # a space, URL-encoded by S3
+    put(bucket, key, energy_parquet("generation", DAY, 10))
+    (from_sensor,) = tick(bucket, None)[0].run_requests
+    s3_event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key)}}}]}
+    step_functions = {"bucket": bucket, "key": key}
+
+    for event in (s3_event, step_functions):
+        (request,) = run_requests_for_event(event, boto3.client("s3"))
+        assert request.run_key == from_sensor.run_key
+        assert request.partition_key == from_sensor.partition_key and request.tags[TRIGGER_TAG] == "event"
+
+
+def test_replaying_a_key_that_is_not_processed_parquet_fails_naming_it(bucket):
+    put(bucket, "processed/dataset=weather/date=2026-03-01/a.parquet", b"x")
+    with pytest.raises(ValueError, match="names dataset 'weather'"):
+        run_requests_for_event(
+            {"bucket": bucket, "key": "processed/dataset=weather/date=2026-03-01/a.parquet"},
+            boto3.client("s3"),
+        )
