@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg2
+import psycopg2.errors
 
 from deploy.local.source_api.records import (
     DEFAULT_SCHEMA,
@@ -154,6 +155,10 @@ class SourceApiHandler(BaseHTTPRequestHandler):
             page = self._fetch(endpoint, request)
         except BadRequest as exc:
             self._send(HTTPStatus.BAD_REQUEST, {"message": str(exc)})
+            return
+        except psycopg2.errors.UndefinedTable:
+            message = f"table {self.server.schema}.{endpoint} does not exist: run `make seed`"
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"message": message})
             return
         except psycopg2.Error as exc:
             logger.warning("database error on /%s: %s", endpoint, type(exc).__name__)

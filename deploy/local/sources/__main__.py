@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg2
 
 from deploy.local.sources.columns import DEFAULT_END, DEFAULT_START
+from deploy.local.sources.database import SchemaFileError
 from deploy.local.sources.energy_files import demo_energy_files
 from deploy.local.sources.metric_files import demo_metric_files
 from deploy.local.sources.seed import generate_orders_table, seed_source_database
@@ -69,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        _run(args)
+    except (ValueError, SchemaFileError, psycopg2.Error) as exc:
+        # psycopg2 and DDL messages name the server, table or file, never the password
+        print(f"error: {type(exc).__name__}: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     if args.command == "seed":
         dsn = _dsn()
@@ -92,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
             print(f"{len(data):>9,} B  {path}")
-    return 0
 
 
 if __name__ == "__main__":

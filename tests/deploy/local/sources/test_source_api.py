@@ -184,3 +184,14 @@ def test_since_is_inclusive_at_a_shared_timestamp(api, source_sandbox: Sandbox):
     records = _walk(f"{api}/payments", since=since, limit=1000)
     at_boundary = [r for r in records if datetime.fromisoformat(r["updated_at"]) == moment]
     assert len(at_boundary) == ties > 1
+
+
+def test_a_missing_table_is_503_with_a_hint(source_sandbox: Sandbox):
+    server, url = serve_in_thread(source_sandbox.dsn, API_KEY, schema=f"{source_sandbox.schema}_absent")
+    try:
+        response = _get(f"{url}/payments")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 503
+    assert "does not exist" in response.json()["message"] and "make seed" in response.json()["message"]
