@@ -3,7 +3,8 @@
 Database windows are read with `COPY (SELECT ...) TO STDOUT (FORMAT csv)`: PostgreSQL streams text at full
 speed, a thread writes it into a pipe and pyarrow's streaming CSV reader turns it into typed record batches
 (types from the catalog), so memory is bounded by the reader's block size whatever the table size.
-Values are bound by psycopg2 (`mogrify`), identifiers are quoted with `psycopg2.sql.Identifier`.
+PostgreSQL also computes each row's `_record_hash` in the same statement. Values are bound by psycopg2
+(`mogrify`), identifiers are quoted with `psycopg2.sql.Identifier`.
 """
 
 import os
@@ -25,8 +26,10 @@ from ecom_pipeline.bronze.arrow_types import (
     csv_parse_options,
     csv_read_options,
 )
+from ecom_pipeline.bronze.enrich import RECORD_HASH, check_no_reserved_columns
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, SourceBatch
+from ecom_pipeline.bronze.record_hash import HASH_SESSION_SETTINGS, hash_column_order
 from ecom_pipeline.bronze.windows import EPOCH, ExtractionWindow
 from resources.source_api import SourceApiResource
 
@@ -36,7 +39,6 @@ FROM information_schema.columns
 WHERE table_schema = %s AND table_name = %s
 ORDER BY ordinal_position
 """
-_SESSION_SETTINGS = ("SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET client_encoding = 'UTF8'")
 _CSV_COLUMN = re.compile(r"CSV column #(\d+)")
 
 
@@ -60,10 +62,13 @@ def source_columns(conn: Any, entity: EntitySpec) -> list[SourceColumn]:
 def window_query(
     entity: EntitySpec, columns: list[SourceColumn], window: ExtractionWindow
 ) -> tuple[Any, tuple]:
-    """The SELECT of one window, half-open on the cursor column: start <= cursor < end."""
+    """The SELECT of one window, half-open on the cursor column (start <= cursor < end), with each row's
+    `_record_hash` computed by PostgreSQL as the last column (canonical form in record_hash.py)."""
     cursor = sql.Identifier(entity.cursor_column)
-    select = sql.SQL("SELECT {columns} FROM {table}").format(
+    select = sql.SQL("SELECT {columns}, md5(ROW({hashed})::text) AS {hash} FROM {table}").format(
         columns=sql.SQL(", ").join(sql.Identifier(c.name) for c in columns),
+        hashed=sql.SQL(", ").join(sql.Identifier(n) for n in hash_column_order([c.name for c in columns])),
+        hash=sql.Identifier(RECORD_HASH),
         table=sql.Identifier(entity.schema, entity.source_table),
     )
     if window.start is None:
@@ -88,6 +93,7 @@ def rds_extraction(
     finally:
         conn.close()
     schema = arrow_schema_for(columns)
+    check_no_reserved_columns(schema.names, f"entity {entity.name} ({entity.schema}.{entity.source_table})")
     copy_text = f"COPY ({select_text}) TO STDOUT WITH (FORMAT csv)"
     where = f"{entity.schema}.{entity.source_table}"
     batches = _copy_batches(connect, copy_text, schema, where, block_size)
@@ -98,13 +104,14 @@ def _copy_batches(
     connect: Callable[[], Any], copy_text: str, schema: pa.Schema, where: str, block_size: int
 ) -> Iterator[SourceBatch]:
     conn = connect()
+    copy_schema = schema.append(pa.field(RECORD_HASH, pa.string()))
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
 
     def produce() -> None:
         try:
             with os.fdopen(write_fd, "wb", buffering=1 << 20) as pipe, conn.cursor() as cursor:
-                for statement in _SESSION_SETTINGS:
+                for statement in HASH_SESSION_SETTINGS:
                     cursor.execute(statement)
                 cursor.copy_expert(copy_text, pipe)
         except BaseException as exc:  # reported by the consumer
@@ -116,12 +123,15 @@ def _copy_batches(
         producer.start()
         reader = pacsv.open_csv(
             reader_file,
-            read_options=csv_read_options(schema, block_size),
+            read_options=csv_read_options(copy_schema, block_size),
             parse_options=csv_parse_options(),
-            convert_options=csv_convert_options(schema),
+            convert_options=csv_convert_options(copy_schema),
         )
+        hash_index = len(schema)
         for batch in reader:
-            yield SourceBatch(pa.Table.from_batches([batch]))
+            yield SourceBatch(
+                pa.Table.from_batches([batch.drop_columns([RECORD_HASH])]), batch.column(hash_index)
+            )
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc) and not failure:
             return  # the window has no rows

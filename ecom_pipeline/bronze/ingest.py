@@ -30,7 +30,6 @@ from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.layout import manifest_key, partition_prefix, staging_prefix
 from ecom_pipeline.bronze.manifest import PartitionManifest
 from ecom_pipeline.bronze.parts import PartWriter
-from ecom_pipeline.bronze.record_hash import hash_rows
 from ecom_pipeline.bronze.schema_drift import schema_signature
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
@@ -58,10 +57,10 @@ class CheckpointStore(Protocol):
 
 @dataclass(frozen=True)
 class SourceBatch:
-    """Original columns of some extracted records; `record_hashes` when the source hashes itself (APIs)."""
+    """Original columns of some extracted records and their `_record_hash`es (see record_hash.py)."""
 
     table: pa.Table
-    record_hashes: pa.Array | None = None
+    record_hashes: pa.Array
 
 
 @dataclass
@@ -141,9 +140,8 @@ def ingest_partition(
                 check_no_reserved_columns(schema.names, f"entity {entity.name}")
                 writer = _writer(schema, stage, layout)
             rows_extracted += table.num_rows
-            hashes = batch.record_hashes if batch.record_hashes is not None else hash_rows(table)
             dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
-            enriched = with_metadata(table, hashes, stamp)
+            enriched = with_metadata(table, batch.record_hashes, stamp)
             if preview is None or preview.num_rows < 5:
                 preview = enriched.slice(0, 5)
             for event_date, rows in split_by_event_date(enriched, dates):

@@ -35,9 +35,10 @@ class BronzeSandbox:
     instance: DagsterInstance = field(default_factory=DagsterInstance.ephemeral)
     entity_names: list[str] = field(default_factory=list)
 
-    def execute(self, statement: Any, params: Any = None) -> list[tuple]:
+    def execute(self, statement: Any, params: Any = None, session: tuple[str, ...] = ()) -> list[tuple]:
         with psycopg2.connect(os.environ["ECOM_SOURCE_DSN"]) as conn, conn.cursor() as cur:
-            cur.execute("SET TIME ZONE 'UTC'")
+            for setting in ("SET TIME ZONE 'UTC'", *session):
+                cur.execute(setting)
             cur.execute(statement, params)
             return cur.fetchall() if cur.description else []
 
