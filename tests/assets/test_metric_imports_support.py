@@ -9,7 +9,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class ImportEnv:
     notifications_queue_url: str
     config: MetricImportsConfig
     instance: DagsterInstance
-    dsn: str
+    dsn: str = field(repr=False)  # carries the local password
 
     def put(self, key: str, body: bytes | list | dict | str) -> str:
         """Upload a file; returns its bare ETag."""

@@ -1,0 +1,150 @@
+"""Triggers of the metric imports, as in seed 000: new files (the S3 event) and a periodic sweep (EventBridge).
+
+`import_sensor` turns each new file version under `imports/` into a partition and a run keyed by
+(key, ETag), so a duplicate event or a re-listing launches nothing twice. `metric_import_schedule` catches
+what the sensor missed (sensor off, run failed on the database) by comparing the bucket with the ledger.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dagster import (
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    RunsFilter,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    schedule,
+    sensor,
+)
+from dagster_aws.s3 import S3Resource
+
+from ecom_pipeline.jobs import metric_import_job
+from ecom_pipeline.metric_imports.selection import (
+    S3Object,
+    SensorCursor,
+    files_needing_import,
+    import_run_key,
+    is_metric_file_key,
+    new_objects,
+    normalize_etag,
+)
+from ecom_pipeline.partitions import metric_import_file_partitions
+from resources.metric_import_store import ImportTables, ledger_entries
+from resources.metric_imports import MetricImportsConfig, cached_s3_client
+from resources.rds import RdsPostgresResource
+
+ETAG_TAG = "ecom/metric_import_etag"
+TRIGGER_TAG = "ecom/metric_import_trigger"
+MAX_RUNS_PER_TICK = 500
+# Dagster refuses partition keys containing these (mirrors its INVALID_PARTITION_SUBSTRINGS).
+_INVALID_PARTITION_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
+_IN_FLIGHT = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
+
+
+def list_metric_files(s3_client: Any, bucket: str, prefix: str) -> Iterator[S3Object]:
+    """Every object under the imports prefix (folder markers left out), page by page."""
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if is_metric_file_key(item["Key"], prefix):
+                yield S3Object(item["Key"], normalize_etag(item["ETag"]), item["Size"], item["LastModified"])
+
+
+def _usable_partition_key(key: str) -> bool:
+    return not any(bad in key for bad in _INVALID_PARTITION_SUBSTRINGS)
+
+
+def _run_request(obj: S3Object, run_key: str, trigger: str) -> RunRequest:
+    return RunRequest(run_key=run_key, partition_key=obj.key, tags={ETAG_TAG: obj.etag, TRIGGER_TAG: trigger})
+
+
+@sensor(
+    job=metric_import_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="One import run per new or changed file under the imports prefix (run key: key@ETag).",
+)
+def import_sensor(
+    context: SensorEvaluationContext, s3: S3Resource, metric_imports: MetricImportsConfig
+) -> SensorResult | SkipReason:
+    config = metric_imports
+    objects = list_metric_files(cached_s3_client(s3), config.bucket, config.imports_prefix)
+    fresh, cursor = new_objects(objects, SensorCursor.parse(context.cursor), limit=MAX_RUNS_PER_TICK)
+    if not fresh:
+        return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
+    usable = [obj for obj in fresh if _usable_partition_key(obj.key)]
+    for obj in fresh:
+        if obj not in usable:
+            context.log.error(
+                f"cannot import s3://{config.bucket}/{obj.key}: key is not a valid partition key"
+            )
+    return SensorResult(
+        run_requests=[_run_request(obj, import_run_key(obj.key, obj.etag), "sensor") for obj in usable],
+        cursor=cursor.serialize(),
+        dynamic_partitions_requests=[
+            metric_import_file_partitions.build_add_request(sorted({obj.key for obj in usable}))
+        ],
+    )
+
+
+@schedule(
+    job=metric_import_job,
+    cron_schedule="0 * * * *",
+    execution_timezone="UTC",
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Hourly sweep: files never imported, whose import failed, or replaced since their import.",
+)
+def metric_import_schedule(
+    context: ScheduleEvaluationContext,
+    s3: S3Resource,
+    rds: RdsPostgresResource,
+    metric_imports: MetricImportsConfig,
+) -> list[RunRequest] | SkipReason:
+    config = metric_imports
+    now = context.scheduled_execution_time or datetime.now(UTC)
+    tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
+    objects = [
+        obj
+        for obj in list_metric_files(cached_s3_client(s3), config.bucket, config.imports_prefix)
+        if _usable_partition_key(obj.key)
+    ]
+    conn = rds.connect()
+    try:
+        ledger = ledger_entries(conn, tables)
+    finally:
+        conn.close()
+    settle = timedelta(minutes=config.sweep_settle_minutes)
+    due = files_needing_import(objects, ledger, now, settle)
+    in_flight = _partitions_in_flight(context)
+    due = [obj for obj in due if obj.key not in in_flight][:MAX_RUNS_PER_TICK]
+    if not due:
+        young = sum(1 for obj in objects if now - obj.last_modified < settle)
+        return SkipReason(
+            f"nothing to sweep among {len(objects)} files under {config.imports_prefix}: the rest are "
+            f"imported, rejected or running; {young} younger than {config.sweep_settle_minutes} min are "
+            "left to import_sensor"
+        )
+    known = set(context.instance.get_dynamic_partitions(metric_import_file_partitions.name))
+    missing = sorted({obj.key for obj in due} - known)
+    if missing:
+        context.instance.add_dynamic_partitions(metric_import_file_partitions.name, missing)
+    # The tick time in the run key: a file that fails again is retried by the next sweep, once per sweep.
+    return [
+        _run_request(obj, f"sweep:{import_run_key(obj.key, obj.etag)}:{now.isoformat()}", "schedule")
+        for obj in due
+    ]
+
+
+def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:
+    runs = context.instance.get_runs(RunsFilter(job_name=metric_import_job.name, statuses=_IN_FLIGHT))
+    return {run.tags.get("dagster/partition", "") for run in runs}
