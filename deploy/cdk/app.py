@@ -7,6 +7,7 @@ influxdbBucket. Account and region come from the CLI's credentials (CDK_DEFAULT_
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -42,8 +43,13 @@ def build_app(app: App) -> Deployment:
     return build_deployment(app, settings, env)
 
 
+def cdk_json_context() -> dict:
+    """cdk.json's context (feature flags), for runs without the CLI (`python app.py`); the CLI's wins."""
+    return json.loads((Path(__file__).with_name("cdk.json")).read_text())["context"]
+
+
 def main() -> None:
-    app = App()
+    app = App(context=cdk_json_context())
     build_app(app)
     app.synth()
 

@@ -119,3 +119,14 @@ def test_cdk_json_runs_the_app_and_turns_template_warnings_into_errors() -> None
     cdk_json = json.loads((Path(REPOSITORY_ROOT) / "deploy" / "cdk" / "cdk.json").read_text())
     assert cdk_json["app"] == "python3 app.py"
     assert cdk_json["context"]["@aws-cdk/core:validateAgainstDefaultRules"] is True
+
+
+def test_the_image_copies_every_package_the_project_installs() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text())
+    packages = {
+        pattern.rstrip("*") for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    copied = {source.split("/")[0] for source in _copy_sources()}
+    assert packages <= copied, f"pyproject installs {packages - copied}, which the Dockerfile does not copy"
