@@ -42,3 +42,14 @@ def test_quarantined_imports_land_under_the_writable_prefix() -> None:
     assert fnmatch.fnmatchcase(key, IMPORT_QUARANTINE_PATTERN), key
     assert fnmatch.fnmatchcase(f"{key}.rejection.json", IMPORT_QUARANTINE_PATTERN)
     assert not fnmatch.fnmatchcase("imports/2026/01/02/metrics.json", IMPORT_QUARANTINE_PATTERN)
+
+
+def test_the_executor_invokes_the_functions_the_stack_creates() -> None:
+    from deploy.cdk.settings import ExternalEndpoints, settings_for
+    from ecom_pipeline.constants import LAMBDA_STEP_SIZES
+    from ecom_pipeline.lambda_executor.sizing import step_function_name
+
+    settings = settings_for("prod", "prod", ExternalEndpoints("https://i", "https://a/p", "https://a/s"))
+    for size in LAMBDA_STEP_SIZES:
+        # The executor derives the name from ECOM_ENV, which the stacks set to the suffix.
+        assert settings.step_function_name(size) == step_function_name(settings.suffix, size)
