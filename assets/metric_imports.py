@@ -19,7 +19,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-from dagster_aws.s3 import S3Resource
 
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
 from ecom_pipeline.metric_imports.copy_format import copy_text
@@ -44,7 +43,7 @@ from resources.metric_import_store import (
     record_failure,
     record_rejection,
 )
-from resources.metric_imports import MetricImportsConfig, cached_s3_client
+from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource
 
 ROW_COUNT_CHECK = "row_count_matches_file"
@@ -74,7 +73,6 @@ T = TypeVar("T")
 )
 def imported_metrics(
     context: AssetExecutionContext,
-    s3: S3Resource,
     rds: RdsPostgresResource,
     sqs: SqsResource,
     sns: SnsResource,
@@ -85,7 +83,7 @@ def imported_metrics(
     config = metric_imports
     key = context.partition_key
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
-    s3_client = cached_s3_client(s3)
+    s3_client = config.s3_client()
     dead_letters = DeadLetters(s3_client, sqs, sns, config, run_id=context.run_id)
     started = time.perf_counter()
 

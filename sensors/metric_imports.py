@@ -22,7 +22,6 @@ from dagster import (
     schedule,
     sensor,
 )
-from dagster_aws.s3 import S3Resource
 
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.selection import (
@@ -36,7 +35,7 @@ from ecom_pipeline.metric_imports.selection import (
 )
 from ecom_pipeline.partitions import metric_import_file_partitions
 from resources.metric_import_store import ImportTables, ledger_entries
-from resources.metric_imports import MetricImportsConfig, cached_s3_client
+from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource
 
 ETAG_TAG = "ecom/metric_import_etag"
@@ -75,10 +74,10 @@ def _run_request(obj: S3Object, run_key: str, trigger: str) -> RunRequest:
     description="One import run per new or changed file under the imports prefix (run key: key@ETag).",
 )
 def import_sensor(
-    context: SensorEvaluationContext, s3: S3Resource, metric_imports: MetricImportsConfig
+    context: SensorEvaluationContext, metric_imports: MetricImportsConfig
 ) -> SensorResult | SkipReason:
     config = metric_imports
-    objects = list_metric_files(cached_s3_client(s3), config.bucket, config.imports_prefix)
+    objects = list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
     fresh, cursor = new_objects(objects, SensorCursor.parse(context.cursor), limit=MAX_RUNS_PER_TICK)
     if not fresh:
         return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
@@ -106,7 +105,6 @@ def import_sensor(
 )
 def metric_import_schedule(
     context: ScheduleEvaluationContext,
-    s3: S3Resource,
     rds: RdsPostgresResource,
     metric_imports: MetricImportsConfig,
 ) -> list[RunRequest] | SkipReason:
@@ -115,7 +113,7 @@ def metric_import_schedule(
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     objects = [
         obj
-        for obj in list_metric_files(cached_s3_client(s3), config.bucket, config.imports_prefix)
+        for obj in list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
         if _usable_partition_key(obj.key)
     ]
     conn = rds.connect()

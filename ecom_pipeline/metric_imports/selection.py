@@ -53,16 +53,17 @@ def quarantine_key(key: str, quarantine_prefix: str) -> str:
 
 @dataclass(frozen=True)
 class SensorCursor:
-    """High-water mark of LastModified plus the keys seen at exactly that instant (S3 has 1 s resolution)."""
+    """High-water mark of LastModified plus the versions (key@ETag) seen at exactly that instant: S3 has 1 s
+    resolution, so a file overwritten within that second has the same LastModified but a new ETag."""
 
     last_modified: datetime | None = None
-    keys_at_last_modified: frozenset[str] = frozenset()
+    versions_at_last_modified: frozenset[str] = frozenset()
 
     def serialize(self) -> str:
         return json.dumps(
             {
                 "last_modified": self.last_modified.isoformat() if self.last_modified else None,
-                "keys": sorted(self.keys_at_last_modified),
+                "versions": sorted(self.versions_at_last_modified),
             }
         )
 
@@ -74,7 +75,7 @@ class SensorCursor:
         stamp = data.get("last_modified")
         return cls(
             last_modified=datetime.fromisoformat(stamp) if stamp else None,
-            keys_at_last_modified=frozenset(data.get("keys", ())),
+            versions_at_last_modified=frozenset(data.get("versions", ())),
         )
 
 
@@ -88,17 +89,20 @@ def new_objects(
         for obj in objects
         if cursor.last_modified is None
         or obj.last_modified > cursor.last_modified
-        or (obj.last_modified == cursor.last_modified and obj.key not in cursor.keys_at_last_modified)
+        or (
+            obj.last_modified == cursor.last_modified
+            and import_run_key(obj.key, obj.etag) not in cursor.versions_at_last_modified
+        )
     ]
     fresh.sort(key=lambda obj: (obj.last_modified, obj.key))
     fresh = fresh[:limit] if limit is not None else fresh
     if not fresh:
         return [], cursor
     newest = fresh[-1].last_modified
-    keys_at_newest = {obj.key for obj in fresh if obj.last_modified == newest}
+    at_newest = {import_run_key(obj.key, obj.etag) for obj in fresh if obj.last_modified == newest}
     if newest == cursor.last_modified:
-        keys_at_newest |= cursor.keys_at_last_modified
-    return fresh, SensorCursor(newest, frozenset(keys_at_newest))
+        at_newest |= cursor.versions_at_last_modified
+    return fresh, SensorCursor(newest, frozenset(at_newest))
 
 
 def files_needing_import(

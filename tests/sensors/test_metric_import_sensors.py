@@ -35,7 +35,7 @@ def _definitions(env: ImportEnv) -> Definitions:
         jobs=[metric_import_job],
         sensors=[import_sensor],
         schedules=[metric_import_schedule],
-        resources={key: shared[key] for key in ("s3", "rds", "sqs", "sns", "cloudwatch")}
+        resources={key: shared[key] for key in ("rds", "sqs", "sns", "cloudwatch")}
         | {"metric_imports": env.config},
     )
 

@@ -37,7 +37,7 @@ def test_first_tick_sees_everything_oldest_first():
     fresh, cursor = new_objects(objects, SensorCursor())
     assert [o.key for o in fresh] == ["imports/a.json", "imports/b.json"]
     assert cursor.last_modified == T0 + timedelta(seconds=5)
-    assert cursor.keys_at_last_modified == {"imports/b.json"}
+    assert cursor.versions_at_last_modified == {"imports/b.json@abc"}
 
 
 def test_cursor_round_trips_and_skips_seen_objects():
@@ -53,7 +53,7 @@ def test_object_in_the_same_second_as_the_cursor_is_not_lost():
     _, cursor = new_objects([_obj("imports/a.json", 5)], SensorCursor())
     fresh, cursor = new_objects([_obj("imports/a.json", 5), _obj("imports/b.json", 5)], cursor)
     assert [o.key for o in fresh] == ["imports/b.json"]
-    assert cursor.keys_at_last_modified == {"imports/a.json", "imports/b.json"}
+    assert cursor.versions_at_last_modified == {"imports/a.json@abc", "imports/b.json@abc"}
 
 
 def test_overwritten_file_is_new_again():
@@ -81,6 +81,12 @@ def test_sweep_picks_missing_failed_and_replaced_versions_only():
         objects, ledger, now=T0 + timedelta(minutes=60), settle_time=timedelta(minutes=15)
     )
     assert sorted(o.key for o in due) == ["imports/failed.json", "imports/new.json", "imports/replaced.json"]
+
+
+def test_file_overwritten_within_the_cursor_second_is_new_again():
+    _, cursor = new_objects([_obj("imports/a.json", 5, '"v1"')], SensorCursor())
+    fresh, _ = new_objects([_obj("imports/a.json", 5, '"v2"')], cursor)
+    assert [o.etag for o in fresh] == ['"v2"']
 
 
 def test_limit_leaves_the_rest_for_the_next_tick_even_within_one_second():
