@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import re
+import threading
 import time
 import uuid
 from typing import Any
@@ -119,14 +120,14 @@ class MarkerReporter:
         self._instance = instance
         self._run = run
         self._invocation = invocation
-        self._request_id = request_id
+        self.request_id = request_id
         self._function = function
 
     def report(self, kind: str, message: str, **extra: Any) -> None:
         metadata: dict[str, Any] = {
             markers.MARKER_KEY: kind,
             markers.INVOCATION_ID_KEY: self._invocation.invocation_id,
-            markers.REQUEST_ID_KEY: self._request_id,
+            markers.REQUEST_ID_KEY: self.request_id,
             markers.FUNCTION_KEY: self._function,
             "attempt": self._invocation.attempt,
         }
@@ -188,57 +189,80 @@ def handle_step_event(
         )
         return {**summary, "status": "expired"}
 
-    with step_attempt_claim(instance, invocation.run_id, invocation.step_key, invocation.attempt) as held:
-        if not held:
+    try:
+        with step_attempt_claim(instance, invocation.run_id, invocation.step_key, invocation.attempt) as held:
+            if not held:
+                reporter.report(
+                    markers.DUPLICATE,
+                    f"Ignored a duplicate delivery of step {invocation.step_key} attempt {invocation.attempt}: "
+                    "another invocation is running it",
+                )
+                return {**summary, "status": "duplicate"}
             reporter.report(
-                markers.DUPLICATE,
-                f"Ignored a duplicate delivery of step {invocation.step_key} attempt {invocation.attempt}: "
-                "another invocation is running it",
+                markers.STARTED,
+                f"Lambda {function} request {request_id} is running step {invocation.step_key} "
+                f"(attempt {invocation.attempt}{', cold start' if cold_start else ''})",
+                **{
+                    markers.DEADLINE_KEY: _context_deadline(context, received_at),
+                    "cold start": cold_start,
+                    "handler import (s)": round(handler_import_seconds, 3)
+                    if handler_import_seconds
+                    else None,
+                    "launch to handler (s)": round(received_at - invocation.launched_at, 3),
+                    "arguments": invocation.args_pointer.uri if invocation.args_pointer else "inline",
+                },
             )
-            return {**summary, "status": "duplicate"}
-        deadline = _context_deadline(context, received_at)
-        reporter.report(
-            markers.STARTED,
-            f"Lambda {function} request {request_id} is running step {invocation.step_key} "
-            f"(attempt {invocation.attempt}{', cold start' if cold_start else ''})",
-            **{
-                markers.DEADLINE_KEY: deadline,
-                "cold start": cold_start,
-                "handler import (s)": round(handler_import_seconds, 3) if handler_import_seconds else None,
-                "launch to handler (s)": round(received_at - invocation.launched_at, 3),
-                "arguments": invocation.args_pointer.uri if invocation.args_pointer else "inline",
-            },
-        )
-        outcome = None
-        poll = float(os.environ.get(CANCEL_POLL_ENV, "2"))
-        try:
-            with capture_interrupts():
-                with interrupt_on_run_termination(instance, invocation.run_id, poll) as terminated:
-                    for step_event in _execute_step_command_body(args, instance, run):
-                        outcome = _step_outcome(step_event, invocation.step_key) or outcome
-        except BaseException as err:
-            if terminated.is_set():
-                reporter.report(
-                    markers.FINISHED,
-                    f"Step {invocation.step_key} stopped: its run was terminated",
-                    **{markers.OUTCOME_KEY: outcome or "terminated"},
-                )
-                return {**summary, "status": "terminated"}
-            if outcome is None:
-                reason = error_summary(err)
-                reporter.report(
-                    markers.CRASHED,
-                    f"Lambda request {request_id} failed before step {invocation.step_key} finished: {reason}",
-                    **{markers.REASON_KEY: reason},
-                )
-            raise
-        duration = time.time() - received_at
-        reporter.report(
-            markers.FINISHED,
-            f"Lambda request {request_id} finished step {invocation.step_key} in {duration:.2f}s",
-            **{
-                markers.OUTCOME_KEY: outcome or markers.NO_OUTCOME,
-                markers.REASON_KEY: None if outcome else "Dagster's step verification refused to run it",
-            },
-        )
-        return {**summary, "status": "finished", "outcome": outcome, "duration_s": round(duration, 3)}
+            return {**summary, **_run_step(args, instance, run, invocation, reporter, received_at)}
+    except BaseException as err:
+        if not isinstance(err, _StepAlreadyReported):
+            reason = error_summary(err)
+            reporter.report(
+                markers.CRASHED,
+                f"Lambda request {request_id} failed before step {invocation.step_key} finished: {reason}",
+                **{markers.REASON_KEY: reason},
+            )
+        raise
+
+
+class _StepAlreadyReported(Exception):
+    """The step body raised after the step reported its outcome; the run already knows."""
+
+
+def _run_step(
+    args: ExecuteStepArgs,
+    instance: DagsterInstance,
+    run: DagsterRun,
+    invocation: StepInvocation,
+    reporter: MarkerReporter,
+    received_at: float,
+) -> dict[str, Any]:
+    """The body of `dagster api execute_step`, stopped by the run's termination."""
+    outcome = None
+    poll = float(os.environ.get(CANCEL_POLL_ENV, "2"))
+    terminated = threading.Event()
+    try:
+        with capture_interrupts():
+            with interrupt_on_run_termination(instance, invocation.run_id, poll) as terminated:
+                for step_event in _execute_step_command_body(args, instance, run):
+                    outcome = _step_outcome(step_event, invocation.step_key) or outcome
+    except BaseException as err:
+        if terminated.is_set():
+            reporter.report(
+                markers.FINISHED,
+                f"Step {invocation.step_key} stopped: its run was terminated",
+                **{markers.OUTCOME_KEY: outcome or "terminated"},
+            )
+            return {"status": "terminated"}
+        if outcome is not None:
+            raise _StepAlreadyReported(error_summary(err)) from err
+        raise
+    duration = time.time() - received_at
+    reporter.report(
+        markers.FINISHED,
+        f"Lambda request {reporter.request_id} finished step {invocation.step_key} in {duration:.2f}s",
+        **{
+            markers.OUTCOME_KEY: outcome or markers.NO_OUTCOME,
+            markers.REASON_KEY: None if outcome else "Dagster's step verification refused to run it",
+        },
+    )
+    return {"status": "finished", "outcome": outcome, "duration_s": round(duration, 3)}
