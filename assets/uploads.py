@@ -9,6 +9,7 @@ validator only writes items, sends SQS messages and publishes SNS for what actua
 """
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
@@ -46,8 +47,6 @@ from ecom_pipeline.uploads.validation import (
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.rds import RdsPostgresResource
 from resources.uploads import ProductUploadsConfig, UploadRecordsResource
-
-_QUERY_SEGMENTS = 4
 
 
 def _now_iso() -> str:
@@ -125,7 +124,7 @@ def product_upload_records(
             "rows_per_second": round(staged_now / elapsed, 1) if staged_now and elapsed else 0.0,
             **parsed_meta,
         },
-        check_results=[rows_staged_check(upload_records.count_items(upload_id), total)],
+        check_results=[rows_staged_check(staged_now if not history.staged else total, total)],
     )
 
 
@@ -201,7 +200,7 @@ def validated_products(
         state = "no upload_history row" if history is None else f"status {history.status}"
         raise Failure(f"upload {upload_id} is not staged ({state}); materialize product_upload_records first")
     total = history.total_records or 0
-    items = upload_records.query_items(upload_id, _record_id_ranges(total))
+    items = upload_records.get_items(upload_id, [record_id(n, total) for n in range(1, total + 1)])
     if len(items) != total:
         raise Failure(
             f"upload {upload_id}: {len(items)} staged items in DynamoDB, upload_history says {total}"
@@ -272,7 +271,11 @@ def validated_products(
     )
     elapsed = time.monotonic() - started
     context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
-    statuses = upload_records.status_counts(upload_id, _record_id_ranges(total))
+    # What the table now holds: the statuses read above, with the changes DynamoDB confirmed applied.
+    statuses = Counter(item["status"]["S"] for item in items_by_id.values())
+    for outcome in changed:
+        statuses[items_by_id[outcome.record_id]["status"]["S"]] -= 1
+        statuses[outcome.status] += 1
     return MaterializeResult(
         metadata={
             "upload_id": upload_id,
@@ -300,17 +303,6 @@ def validated_products(
             error_rate_check(rate, uploads_config.error_rate_warn_threshold, len(rejected), total),
         ],
     )
-
-
-def _record_id_ranges(total: int) -> list[tuple[str, str]]:
-    """Contiguous record-id ranges so the staged items are read with several queries in parallel."""
-    if total <= 2_000:
-        return []
-    step = -(-total // _QUERY_SEGMENTS)
-    return [
-        (record_id(start, total), record_id(min(start + step - 1, total), total))
-        for start in range(1, total + 1, step)
-    ]
 
 
 def _reasons_markdown(top: list[tuple[str, str, int]]) -> str:

@@ -5,7 +5,6 @@ call carries only 25 items: on a 100,000-row upload the round trips, not the byt
 """
 
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +17,7 @@ from resources.aws_clients import AwsClientResource
 from resources.errors import ConfigurationError, ServiceUnavailableError
 
 _BATCH_WRITE_LIMIT = 25
+_BATCH_GET_LIMIT = 100
 
 
 class ProductUploadsConfig(AwsClientResource):
@@ -72,21 +72,38 @@ class UploadRecordsResource(AwsClientResource):
             parts = pool.map(lambda bounds: list(self._query(client, upload_id, bounds)), record_id_ranges)
             return [item for part in parts for item in part]
 
-    def status_counts(
-        self, upload_id: str, record_id_ranges: Sequence[tuple[str, str]] = ()
-    ) -> dict[str, int]:
-        """Items per status of an upload, read back with only the status attribute projected."""
+    def get_items(self, upload_id: str, record_ids: Sequence[str]) -> list[dict]:
+        """Items by key, 100 per BatchGetItem, `writer_threads` calls in flight; missing keys are left out.
+
+        Preferred over a Query for a whole upload: the keys are known (REC_00001...) and every call costs the
+        same, whereas each Query page re-reads the partition on some backends (moto: O(n) per page).
+        """
+        batches = [record_ids[i : i + _BATCH_GET_LIMIT] for i in range(0, len(record_ids), _BATCH_GET_LIMIT)]
+        if not batches:
+            return []
         client = self.client("dynamodb")
-        ranges: Sequence[tuple[str, str] | None] = record_id_ranges or [None]
         with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
-            parts = pool.map(
-                lambda bounds: Counter(
-                    item.get("status", {}).get("S", "")
-                    for item in self._query(client, upload_id, bounds, "#s")
-                ),
-                ranges,
-            )
-            return dict(sum(parts, Counter()))
+            parts = pool.map(lambda batch: self._get_batch(client, upload_id, batch), batches)
+            return [item for part in parts for item in part]
+
+    def _get_batch(self, client: Any, upload_id: str, record_ids: Sequence[str]) -> list[dict]:
+        found: list[dict] = []
+        request: dict[str, Any] = {
+            self.table_name: {
+                "Keys": [{"upload_id": {"S": upload_id}, "record_id": {"S": r}} for r in record_ids],
+                "ConsistentRead": True,
+            }
+        }
+        for attempt in range(self.unprocessed_retries + 1):
+            response = self._call(client.batch_get_item, RequestItems=request)
+            found.extend(response.get("Responses", {}).get(self.table_name, []))
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        raise ServiceUnavailableError(
+            f"DynamoDB left keys of {self.table_name!r} unprocessed after {self.unprocessed_retries} retries"
+        )
 
     def count_items(self, upload_id: str, status: str | None = None) -> int:
         """Items of an upload (optionally only those with `status`), counted by DynamoDB, not downloaded."""

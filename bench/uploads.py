@@ -1,0 +1,192 @@
+"""One vendor CSV through both upload assets, against the fastest plain path for the same DynamoDB I/O.
+
+`python -m bench.uploads --rows 100000` (make bench-uploads; needs the local stack's environment).
+
+- pipeline: `product_upload_records` + `validated_products` materialized in process (parse, stage every row in
+  DynamoDB, read them back, validate, upsert products, status writes, SQS rejects, report, SNS);
+- plain: boto3 `Table.batch_writer()` putting the same number of items (the very items the pipeline staged,
+  read back beforehand, untimed) into a table of the same shape on the same endpoint.
+
+Everything goes to throwaway resources (schema, bucket, table, queue, topic), removed afterwards. Prints the
+wall times, rows/s, the ratio pipeline / plain (goal: <= 1.3) and the staging step alone against plain, and
+the process's peak RSS.
+"""
+
+import argparse
+import os
+import resource
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import boto3
+import psycopg2
+from boto3.dynamodb.types import TypeDeserializer
+from dagster import DagsterInstance, materialize
+from psycopg2 import sql
+
+from assets.uploads import product_upload_records, validated_products
+from deploy.local.sources.vendor_files import upload_key, vendor_csv
+from ecom_pipeline.partitions import product_upload_partitions
+from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
+from ecom_pipeline.uploads.upload_id import make_upload_id, normalize_etag
+from resources import build_resources
+from resources.uploads import ProductUploadsConfig, UploadRecordsResource
+
+SOURCE_DDL = Path(__file__).resolve().parents[1] / "ecom_pipeline" / "sql" / "010_source_schema.sql"
+VENDOR = "VEND001"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _create_table(name: str) -> None:
+    client = boto3.client("dynamodb")
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"}
+            for n in ("upload_id", "record_id", "vendor_id", "status")
+        ],
+        KeySchema=[
+            {"AttributeName": "upload_id", "KeyType": "HASH"},
+            {"AttributeName": "record_id", "KeyType": "RANGE"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": index,
+                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, attribute in (("VendorIndex", "vendor_id"), ("StatusIndex", "status"))
+        ],
+    )
+
+
+def _create_schema(dsn: str, schema: str) -> None:
+    wanted = ("vendors", "upload_history", "products")
+    statements = [
+        s.strip()
+        for s in SOURCE_DDL.read_text().split(";")
+        if any(f"TABLE IF NOT EXISTS {t} (" in s or f"ON {t} (" in s for t in wanted)
+    ]
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        for statement in statements:
+            cur.execute(statement)
+        cur.execute(
+            "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
+            "VALUES (%s, 'Bench vendor', 'bench@example.com', 'US', 'active')",
+            [VENDOR],
+        )
+    conn.close()
+
+
+def _plain_batch_writer(table_name: str, items: list[dict]) -> float:
+    table = boto3.resource("dynamodb").Table(table_name)
+    started = time.perf_counter()
+    with table.batch_writer() as writer:
+        for item in items:
+            writer.put_item(Item=item)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.uploads", description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="CSV data rows (default 100,000)")
+    parser.add_argument("--bad-share", type=float, default=0.01, help="share of rows with a defect")
+    parser.add_argument("--writer-threads", type=int, default=4, help="concurrent BatchWriteItem calls")
+    args = parser.parse_args(argv)
+    for name in ("AWS_ENDPOINT_URL", "ECOM_SOURCE_DSN", "RDS_SECRET_NAME"):
+        if name not in os.environ:
+            print(f"{name} is not set: source .local/stack.env (make bench-uploads does)", file=sys.stderr)
+            return 2
+
+    suffix = uuid.uuid4().hex[:8]
+    dsn = os.environ["ECOM_SOURCE_DSN"]
+    schema, bucket = f"bench_uploads_{suffix}", f"bench-uploads-{suffix}"
+    table, plain_table = f"bench-UploadRecords-{suffix}", f"bench-UploadRecords-plain-{suffix}"
+    s3, sqs, sns, dynamodb = (boto3.client(s) for s in ("s3", "sqs", "sns", "dynamodb"))
+    _create_schema(dsn, schema)
+    s3.create_bucket(Bucket=bucket)
+    _create_table(table)
+    _create_table(plain_table)
+    queue_url = sqs.create_queue(QueueName=f"bench-upload-errors-{suffix}")["QueueUrl"]
+    topic_arn = sns.create_topic(Name=f"bench-upload-topic-{suffix}")["TopicArn"]
+    instance = DagsterInstance.ephemeral()
+    try:
+        body = vendor_csv(VENDOR, args.rows, bad_rows=int(args.rows * args.bad_share))
+        key = upload_key(VENDOR, datetime.now(UTC))
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+        head = s3.head_object(Bucket=bucket, Key=key)
+        etag = normalize_etag(head["ETag"])
+        upload_id = make_upload_id(VENDOR, head["LastModified"], key, etag)
+        instance.add_dynamic_partitions(product_upload_partitions.name, [upload_id])
+        records = UploadRecordsResource(table_name=table, writer_threads=args.writer_threads)
+        config = ProductUploadsConfig(
+            uploads_bucket=bucket,
+            errors_queue_url=queue_url,
+            notifications_topic_arn=topic_arn,
+            db_schema=schema,
+        )
+        print(f"{args.rows:,} rows, {len(body) / 1e6:.1f} MB CSV, {args.writer_threads} writer threads")
+
+        started = time.perf_counter()
+        result = materialize(
+            [product_upload_records, validated_products],
+            partition_key=upload_id,
+            resources=build_resources() | {"uploads_config": config, "upload_records": records},
+            instance=instance,
+            tags={UPLOAD_KEY_TAG: key, UPLOAD_ETAG_TAG: etag},
+        )
+        pipeline_seconds = time.perf_counter() - started
+        steps = {
+            e.asset_key.to_user_string(): e.materialization.metadata["seconds"].value
+            for e in result.get_asset_materialization_events()
+        }
+        pipeline_rss = _peak_rss_mib()
+
+        deserializer = TypeDeserializer()
+        items = [
+            {k: deserializer.deserialize(v) for k, v in item.items()}
+            for item in records.query_items(upload_id)
+        ]
+        plain_seconds = _plain_batch_writer(plain_table, items)
+
+        ratio = pipeline_seconds / plain_seconds
+        print(
+            f"pipeline (both assets)   {pipeline_seconds:8.2f} s  {args.rows / pipeline_seconds:10,.0f} rows/s"
+        )
+        for asset, seconds in steps.items():
+            print(f"  {asset:<22} {seconds:8.2f} s  {args.rows / seconds:10,.0f} rows/s")
+        print(f"plain batch_writer       {plain_seconds:8.2f} s  {len(items) / plain_seconds:10,.0f} items/s")
+        print(f"ratio pipeline / plain   {ratio:8.2f}x  (goal <= 1.3x)")
+        staging = steps.get("product_upload_records")
+        if staging:
+            print(f"ratio staging / plain    {staging / plain_seconds:8.2f}x")
+        print(
+            f"peak RSS                 {max(pipeline_rss, _peak_rss_mib()):8.0f} MiB (pipeline: {pipeline_rss:.0f})"
+        )
+        return 0
+    finally:
+        instance.dispose()
+        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        conn.close()
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for item in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"])
+        s3.delete_bucket(Bucket=bucket)
+        for name in (table, plain_table):
+            dynamodb.delete_table(TableName=name)
+        sqs.delete_queue(QueueUrl=queue_url)
+        sns.delete_topic(TopicArn=topic_arn)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
