@@ -69,14 +69,14 @@ def test_failing_step_is_retried_by_policy_in_a_new_invocation(instance, step_fu
 
 def test_handler_crash_before_the_step_fails_it_after_the_retry_policy(instance, step_functions, stack_env):
     started = time.monotonic()
-    result = run_on_lambda(instance, "crash_job", step_start_timeout_seconds=5.0)
+    result = run_on_lambda(instance, "crash_job", step_start_timeout_seconds=3.0)
     assert not result.success
     assert time.monotonic() - started < 60
     assert not _events(instance, result.run_id, DagsterEventType.STEP_START)
     retry_errors = _error_messages(instance, result.run_id, DagsterEventType.STEP_UP_FOR_RETRY)
     failure_errors = _error_messages(instance, result.run_id, DagsterEventType.STEP_FAILURE)
     assert len(retry_errors) == 1 and len(failure_errors) == 1
-    assert all("did not start within 5s" in m for m in retry_errors + failure_errors)
+    assert all("did not start within 3s" in m for m in retry_errors + failure_errors)
     assert scenario_function_name("crash") in failure_errors[0]
     # AWS's async retries are off (MaximumRetryAttempts=0): each attempt's failure reaches the DLQ once.
     records = _dlq_records_for_run(stack_env["LAMBDA_DLQ_URL"], result.run_id, expected=2)
