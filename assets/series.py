@@ -9,7 +9,6 @@ import time
 from datetime import date
 from typing import NoReturn
 
-import numpy as np
 from botocore.exceptions import (
     ConnectionClosedError,
     ConnectTimeoutError,
@@ -27,13 +26,20 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 
 from assets.series_checks import CHECK_SPECS, day_check, drop_rate_check, points_check
-from assets.series_load import LoadSettings, PreparedFile, list_partition_files, merge_counts, prepare_file
+from assets.series_load import (
+    ChunkedConversion,
+    LoadSettings,
+    PreparedFile,
+    list_partition_files,
+    merge_counts,
+    prepare_file,
+)
 from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
 from ecom_pipeline.partitions import energy_series_partitions
 from ecom_pipeline.series.datasets import DATASETS, DatasetSpec, partition_prefix
 from ecom_pipeline.series.schema import SchemaError
 from ecom_pipeline.series.validation import InvalidRecordsError
-from ecom_pipeline.series.write_policy import WriteReport, WriteUnavailableError, write_in_batches
+from ecom_pipeline.series.write_policy import WriteUnavailableError, write_stream
 from resources.aws import CloudWatchMetricsResource, Metric
 from resources.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
 from resources.influxdb import InfluxDBResource
@@ -64,7 +70,7 @@ def _error_metric(dataset: str, error_type: str) -> Metric:
 def _files_table(files: list[PreparedFile]) -> MetadataValue:
     rows = ["| file | bytes | input rows | points | dropped |", "|---|---:|---:|---:|---:|"]
     rows += [
-        f"| `{f.key}` | {f.size_bytes} | {f.input_rows} | {len(f.points)} | {sum(f.dropped_by_reason.values())} |"
+        f"| `{f.key}` | {f.size_bytes} | {f.input_rows} | {f.points} | {sum(f.dropped_by_reason.values())} |"
         for f in files[:50]
     ]
     if len(files) > 50:
@@ -150,30 +156,31 @@ def energy_series(
             context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
         ) from exc
 
-    report = WriteReport()
+    # Whole batches per chunk, so chunking does not add partial batches.
+    chunk_rows = max(config.batch_size, config.conversion_chunk_rows // config.batch_size * config.batch_size)
+    conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows)
+    try:
+        report = write_stream(
+            conversion,
+            influxdb.write_lines,
+            batch_size=config.batch_size,
+            retry=config.retry_settings(),
+            transient=(ServiceUnavailableError,),
+            rejected=(BadRequestError,),
+        )
+    except WriteUnavailableError as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"{prefix}: {exc}")
     for prepared in files:
-        try:
-            file_report = write_in_batches(
-                prepared.points,
-                influxdb.write_lines,
-                batch_size=config.batch_size,
-                retry=config.retry_settings(),
-                transient=(ServiceUnavailableError,),
-                rejected=(BadRequestError,),
-            )
-        except WriteUnavailableError as exc:
-            _unavailable(context, cloudwatch, config, dataset, f"{prepared.key}: {exc}")
-        _add(report, file_report)
         context.log.info(
-            f"{prepared.key}: {file_report.points_written} points in {file_report.batches_processed} batches"
+            f"{prepared.key}: {prepared.points} of {prepared.input_rows} rows converted to points"
         )
 
     input_rows = sum(f.input_rows for f in files)
-    valid_points = sum(len(f.points) for f in files)
+    valid_points = sum(f.points for f in files)
     dropped = merge_counts([f.dropped_by_reason for f in files])
     if report.rejected_count:
         dropped[REJECTED_BY_SERVER] = report.rejected_count
-    timestamps = np.concatenate([f.points.timestamps_ns for f in files]) if files else np.zeros(0, np.int64)
+    timestamps = conversion.timestamps_ns
     elapsed = time.perf_counter() - started
     conversion_rate = valid_points / input_rows if input_rows else 1.0
 
@@ -240,12 +247,3 @@ def energy_series(
             drop_rate_check(input_rows, dropped, config.drop_rate_warn_threshold),
         ],
     )
-
-
-def _add(total: WriteReport, part: WriteReport) -> None:
-    total.points_written += part.points_written
-    total.batches_processed += part.batches_processed
-    total.failed_batches += part.failed_batches
-    total.retries += part.retries
-    total.rejected_count += part.rejected_count
-    total.rejected += part.rejected[: max(0, 50 - len(total.rejected))]

@@ -20,6 +20,9 @@ class EnergySeriesConfig(ConfigurableResource):
     processed_prefix: str = Field(default=PROCESSED_PREFIX, description="Key prefix the sensor lists.")
     batch_size: int = Field(default=1000, ge=1, description="Points per write (seed MAX_BATCH_SIZE).")
     max_retries: int = Field(default=3, ge=0, description="Retries of a failing write (seed MAX_RETRIES).")
+    conversion_chunk_rows: int = Field(
+        default=50_000, ge=1, description="Rows converted at a time while the previous chunk is written."
+    )
     retry_backoff_seconds: float = Field(default=1.0, ge=0, description="First backoff; doubles per retry.")
     enable_validation: bool = Field(
         default=True, description="Schema and row validation (ENABLE_VALIDATION)."
@@ -65,7 +68,9 @@ class SeriesReadbackResource(ConfigurableResource):
     def configured(self) -> bool:
         return bool(self.victoria_metrics_url)
 
-    def stored_points(self, spec: DatasetSpec, bucket: str, start_ms: int, end_ms: int) -> StoredPoints:
+    def stored_points(
+        self, spec: DatasetSpec, bucket: str, start_ms: int, end_ms: int, *, keep_values: bool = False
+    ) -> StoredPoints:
         """Points of `spec.measurement` in `bucket` with start_ms <= timestamp < end_ms."""
         if not self.victoria_metrics_url:
             raise ConfigurationError("no read-back endpoint configured (VICTORIA_METRICS_URL)")
@@ -79,9 +84,10 @@ class SeriesReadbackResource(ConfigurableResource):
                 f"{base}/api/v1/export",
                 params={"match[]": selector, "start": _rfc3339_ms(start_ms), "end": _rfc3339_ms(end_ms - 1)},
                 timeout=self.timeout_seconds,
+                stream=True,
             )
             response.raise_for_status()
+            records = (json.loads(line) for line in response.iter_lines() if line.strip())
+            return summarize_export(records, spec.measurement, spec.fields, keep_values=keep_values)
         except requests.RequestException as exc:
             raise ServiceUnavailableError(f"read-back from {base} failed: {type(exc).__name__}") from None
-        records = (json.loads(line) for line in response.text.splitlines() if line.strip())
-        return summarize_export(records, spec.measurement, spec.fields)

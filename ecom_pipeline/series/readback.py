@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 NAME_LABEL = "__name__"
 
 
@@ -22,7 +24,7 @@ class StoredPoints:
     series: int  # distinct tag sets
     min_timestamp_ms: int | None
     max_timestamp_ms: int | None
-    values: dict[tuple[str, tuple[tuple[str, str], ...], int], float]  # (field, tags, ms) -> last value
+    values: dict[tuple[str, tuple[tuple[str, str], ...], int], float]  # only with keep_values
 
 
 def field_metric_name(measurement: str, field: str) -> str:
@@ -30,12 +32,18 @@ def field_metric_name(measurement: str, field: str) -> str:
 
 
 def summarize_export(
-    records: Iterable[Mapping[str, Any]], measurement: str, fields: Iterable[str]
+    records: Iterable[Mapping[str, Any]],
+    measurement: str,
+    fields: Iterable[str],
+    *,
+    keep_values: bool = False,
 ) -> StoredPoints:
-    """Fold `/api/v1/export` records (one JSON object per series) into point counts."""
+    """Fold `/api/v1/export` records (one JSON object per series) into point counts.
+
+    keep_values also returns every (field, tags, ms) -> value, for tests; counting alone stays small.
+    """
     field_by_metric = {field_metric_name(measurement, field): field for field in fields}
-    keys: set[tuple[tuple[tuple[str, str], ...], int]] = set()
-    tag_sets: set[tuple[tuple[str, str], ...]] = set()
+    stamps_by_tags: dict[tuple[tuple[str, str], ...], list[np.ndarray]] = {}
     values: dict[tuple[str, tuple[tuple[str, str], ...], int], float] = {}
     samples = 0
     for record in records:
@@ -44,17 +52,19 @@ def summarize_export(
         if field is None:
             continue
         tags = tuple(sorted(labels.items()))
-        tag_sets.add(tags)
-        for timestamp, value in zip(record.get("timestamps", []), record.get("values", []), strict=True):
-            samples += 1
-            keys.add((tags, int(timestamp)))
-            values[(field, tags, int(timestamp))] = value
-    stamps = [timestamp for _, timestamp in keys]
+        stamps = np.asarray(record.get("timestamps", []), dtype=np.int64)
+        samples += len(stamps)
+        stamps_by_tags.setdefault(tags, []).append(stamps)
+        if keep_values:
+            for timestamp, value in zip(stamps.tolist(), record.get("values", []), strict=True):
+                values[(field, tags, timestamp)] = value
+    distinct = [np.unique(np.concatenate(arrays)) for arrays in stamps_by_tags.values()]
+    distinct = [stamps for stamps in distinct if len(stamps)]
     return StoredPoints(
-        points=len(keys),
+        points=sum(len(stamps) for stamps in distinct),
         samples=samples,
-        series=len(tag_sets),
-        min_timestamp_ms=min(stamps) if stamps else None,
-        max_timestamp_ms=max(stamps) if stamps else None,
+        series=len(stamps_by_tags),
+        min_timestamp_ms=int(min(stamps[0] for stamps in distinct)) if distinct else None,
+        max_timestamp_ms=int(max(stamps[-1] for stamps in distinct)) if distinct else None,
         values=values,
     )

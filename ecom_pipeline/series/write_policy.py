@@ -10,7 +10,8 @@ does not sink the other 999.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ecom_pipeline.series.line_protocol import LineProtocol
@@ -33,6 +34,14 @@ class WriteReport:
     retries: int = 0
     rejected_count: int = 0
     rejected: list[RejectedPoint] = field(default_factory=list)
+
+    def merge(self, other: WriteReport) -> None:
+        self.points_written += other.points_written
+        self.batches_processed += other.batches_processed
+        self.failed_batches += other.failed_batches
+        self.retries += other.retries
+        self.rejected_count += other.rejected_count
+        self.rejected += other.rejected[: max(0, MAX_REJECTED_KEPT - len(self.rejected))]
 
     @property
     def success_rate(self) -> float:
@@ -91,8 +100,12 @@ def write_in_batches(
     transient: tuple[type[BaseException], ...],
     rejected: tuple[type[BaseException], ...],
     sleep: Callable[[float], None] = time.sleep,
+    first_index: int = 0,
 ) -> WriteReport:
-    """Write every point, batch by batch; returns counts, raises WriteUnavailableError when unreachable."""
+    """Write every point, batch by batch; returns counts, raises WriteUnavailableError when unreachable.
+
+    `first_index` numbers the points of this call within a larger stream (for rejected-point reports).
+    """
     report = WriteReport()
     for start, stop in points.batches(batch_size):
         report.batches_processed += 1
@@ -111,5 +124,46 @@ def write_in_batches(
                 report.rejected_count += 1
                 if len(report.rejected) < MAX_REJECTED_KEPT:
                     text = line.decode("utf-8", "replace").rstrip("\n")
-                    report.rejected.append(RejectedPoint(index=index, line=text[:300], error=str(exc)[:500]))
+                    report.rejected.append(
+                        RejectedPoint(index=first_index + index, line=text[:300], error=str(exc)[:500])
+                    )
+    return report
+
+
+def write_stream(
+    chunks: Iterable[LineProtocol],
+    write: Callable[[bytes], object],
+    *,
+    batch_size: int,
+    retry: RetrySettings,
+    transient: tuple[type[BaseException], ...],
+    rejected: tuple[type[BaseException], ...],
+    sleep: Callable[[float], None] = time.sleep,
+) -> WriteReport:
+    """`write_in_batches` over a stream of chunks, converting the next chunk while one thread writes the last.
+
+    Writing waits on the network and Arrow releases the GIL while converting, so the two overlap; at most
+    two chunks are held at a time. An unavailable server stops the stream (WriteUnavailableError).
+    """
+    report = WriteReport()
+    written_before = 0
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="series-writer") as writer:
+        pending: Future[WriteReport] | None = None
+        for chunk in chunks:
+            if pending is not None:
+                report.merge(pending.result())
+            pending = writer.submit(
+                write_in_batches,
+                chunk,
+                write,
+                batch_size=batch_size,
+                retry=retry,
+                transient=transient,
+                rejected=rejected,
+                sleep=sleep,
+                first_index=written_before,
+            )
+            written_before += len(chunk)
+        if pending is not None:
+            report.merge(pending.result())
     return report

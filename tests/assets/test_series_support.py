@@ -101,7 +101,7 @@ class SeriesEnv:
     def stored(self, dataset: str, day: date) -> StoredPoints:
         start, end = day_bounds_ns(day)
         return self.readback().stored_points(
-            DATASETS[dataset], self.influx_bucket, start // 10**6, end // 10**6
+            DATASETS[dataset], self.influx_bucket, start // 10**6, end // 10**6, keep_values=True
         )
 
 

@@ -4,7 +4,12 @@ import pytest
 
 from ecom_pipeline.series.datasets import DATASETS
 from ecom_pipeline.series.line_protocol import to_line_protocol
-from ecom_pipeline.series.write_policy import RetrySettings, WriteUnavailableError, write_in_batches
+from ecom_pipeline.series.write_policy import (
+    RetrySettings,
+    WriteUnavailableError,
+    write_in_batches,
+    write_stream,
+)
 
 from .series_tables import series_rows, series_table
 
@@ -17,10 +22,8 @@ class Refused(Exception):
     pass
 
 
-def points(count):
-    return to_line_protocol(
-        series_table("generation", series_rows("generation", count)), DATASETS["generation"]
-    )
+def points(count, dataset="generation"):
+    return to_line_protocol(series_table(dataset, series_rows(dataset, count)), DATASETS[dataset])
 
 
 class ScriptedServer:
@@ -82,3 +85,35 @@ def test_refused_batch_falls_back_to_one_point_at_a_time():
     assert report.rejected[0].index == 4 and "invalid field format" in report.rejected[0].error
     assert bad not in server.stored and len(server.stored) == 6
     assert sleeps == []  # a refusal is never retried as such
+
+
+def test_stream_of_chunks_writes_everything_in_order_with_stream_wide_indices():
+    chunks = [points(5), points(4, "consumption")]
+    bad = chunks[1].line(2)
+    server = ScriptedServer(poisoned={bad})
+    report = write_stream(
+        iter(chunks),
+        server.write,
+        batch_size=3,
+        retry=RetrySettings(max_retries=1, backoff_seconds=0),
+        transient=(Down,),
+        rejected=(Refused,),
+    )
+    assert report.points_written == 8 and report.batches_processed == 4 and report.failed_batches == 1
+    assert report.rejected[0].index == 5 + 2
+    expected = [line for chunk in chunks for line in chunk.lines(0, len(chunk)).splitlines(keepends=True)]
+    assert server.stored == [line for line in expected if line != bad]
+
+
+def test_stream_stops_when_the_server_stays_down():
+    server = ScriptedServer(down_calls=100)
+    with pytest.raises(WriteUnavailableError):
+        write_stream(
+            iter([points(2), points(2)]),
+            server.write,
+            batch_size=3,
+            retry=RetrySettings(max_retries=1, backoff_seconds=0),
+            transient=(Down,),
+            rejected=(Refused,),
+        )
+    assert server.calls == 2 and server.stored == []

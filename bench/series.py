@@ -1,0 +1,193 @@
+"""One day of generation data through `energy_series`, against the fastest plain path for the same writes.
+
+`python -m bench.series --rows 1000000` (make bench-series; needs the local stack's environment).
+
+- conversion: validation + column-wise line protocol on the Arrow table (best of `--repeat`), and
+  influxdb-client's DataframeSerializer on `--serializer-rows` rows of the same data, for comparison;
+- plain: the same points, pre-serialised as line protocol, posted by influxdb-client's synchronous write API
+  in batches of `--batch-size` (the seed's 1000);
+- pipeline: the `energy_series` asset materialized in process for that partition (S3 read, validation,
+  conversion, health check, batched writes, CloudWatch metrics), then its read-back checks. The ratio uses
+  the asset's own processing time (read to last write); the wall time with Dagster and checks is printed too.
+
+Writes go to throwaway InfluxDB buckets (VictoriaMetrics `db` labels, deleted afterwards) and a throwaway S3
+bucket. Prints points/s, the ratio pipeline / plain (goal <= 1.5), conversion points/s (goal >= 500,000) and
+the process's peak RSS.
+"""
+
+import argparse
+import os
+import resource
+import time
+import uuid
+from datetime import date
+
+import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
+import requests
+from dagster import DagsterInstance, MultiPartitionKey, materialize
+from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.write.dataframe_serializer import DataframeSerializer
+from influxdb_client.client.write_api import SYNCHRONOUS, PointSettings
+
+from assets.series import energy_series
+from deploy.local.sources.energy_files import energy_key, energy_parquet
+from ecom_pipeline.series.datasets import DATASETS
+from ecom_pipeline.series.line_protocol import to_line_protocol
+from ecom_pipeline.series.schema import normalize_time_column
+from ecom_pipeline.series.validation import validate_rows
+from resources import build_resources
+from resources.influxdb import InfluxDBResource
+from resources.series import EnergySeriesConfig, SeriesReadbackResource
+
+DAY = date(2026, 2, 1)
+SPEC = DATASETS["generation"]
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _token() -> str:
+    if os.environ.get("INFLUXDB_TOKEN"):
+        return os.environ["INFLUXDB_TOKEN"]
+    from resources.secrets import SecretsManagerResource
+
+    return SecretsManagerResource().get_json(os.environ["INFLUXDB_TOKEN_SECRET_NAME"])["token"]
+
+
+def _convert(table: pa.Table):
+    table = normalize_time_column(table, SPEC, "bench")
+    valid = validate_rows(table, SPEC, "bench", drop_invalid=True).valid
+    return to_line_protocol(valid, SPEC, "bench")
+
+
+def bench_conversion(table: pa.Table, repeat: int) -> tuple[float, object]:
+    best, points = float("inf"), None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        points = _convert(table)
+        best = min(best, time.perf_counter() - started)
+    return best, points
+
+
+def bench_serializer(table: pa.Table, rows: int) -> float:
+    frame = table.slice(0, rows).to_pandas().set_index("timestamp")
+    started = time.perf_counter()
+    DataframeSerializer(
+        frame,
+        PointSettings(),
+        precision=WritePrecision.NS,
+        data_frame_measurement_name=SPEC.measurement,
+        data_frame_tag_columns=list(SPEC.tags),
+    ).serialize()
+    return time.perf_counter() - started
+
+
+def bench_plain_write(points, batch_size: int, bucket: str) -> float:
+    payloads = [points.lines(start, stop) for start, stop in points.batches(batch_size)]
+    client = InfluxDBClient(url=os.environ["INFLUXDB_URL"], token=_token(), org=os.environ["INFLUXDB_ORG"])
+    write_api = client.write_api(write_options=SYNCHRONOUS)
+    started = time.perf_counter()
+    for payload in payloads:
+        write_api.write(bucket=bucket, record=payload, write_precision=WritePrecision.NS)
+    elapsed = time.perf_counter() - started
+    client.close()
+    return elapsed
+
+
+def bench_pipeline(s3_bucket: str, influx_bucket: str, batch_size: int) -> tuple[float, dict, dict]:
+    resources = build_resources() | {
+        "influxdb": InfluxDBResource(
+            url=os.environ["INFLUXDB_URL"],
+            org=os.environ["INFLUXDB_ORG"],
+            bucket=influx_bucket,
+            token=_token(),
+        ),
+        "series_config": EnergySeriesConfig(bucket=s3_bucket, batch_size=batch_size),
+        "series_readback": SeriesReadbackResource(
+            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
+        ),
+    }
+    with DagsterInstance.ephemeral() as instance:
+        started = time.perf_counter()
+        result = materialize(
+            [energy_series],
+            partition_key=MultiPartitionKey({"dataset": "generation", "date": DAY.isoformat()}),
+            resources=resources,
+            instance=instance,
+        )
+        wall = time.perf_counter() - started
+    (event,) = result.get_asset_materialization_events()
+    metadata = {key: value.value for key, value in event.materialization.metadata.items()}
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    return wall, metadata, checks
+
+
+def _drop_series(influx_buckets: list[str]) -> None:
+    url = os.environ.get("VICTORIA_METRICS_URL")
+    if not url:
+        return
+    for bucket in influx_buckets:
+        requests.post(
+            f"{url}/api/v1/admin/tsdb/delete_series", params={"match[]": f'{{db="{bucket}"}}'}, timeout=60
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="energy_series benchmark")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="conversion repetitions (best is reported)")
+    parser.add_argument("--serializer-rows", type=int, default=100_000, help="0 skips DataframeSerializer")
+    args = parser.parse_args()
+
+    unique = uuid.uuid4().hex[:8]
+    s3_bucket, plain_bucket, pipeline_bucket = (
+        f"bench-series-{unique}",
+        f"bench_plain_{unique}",
+        f"bench_pipe_{unique}",
+    )
+    body = energy_parquet("generation", DAY, args.rows)
+    table = pq.read_table(pa.BufferReader(body))
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=s3_bucket)
+    s3.put_object(Bucket=s3_bucket, Key=energy_key("generation", DAY), Body=body)
+    print(f"{args.rows:,} generation rows, Parquet {len(body) / 2**20:.1f} MiB, batch size {args.batch_size}")
+    try:
+        convert_s, points = bench_conversion(table, args.repeat)
+        print(
+            f"conversion (validate + line protocol): {convert_s:.3f}s  {len(points) / convert_s:,.0f} points/s"
+        )
+        if args.serializer_rows:
+            rows = min(args.serializer_rows, args.rows)
+            serializer_s = bench_serializer(table, rows)
+            print(
+                f"influxdb-client DataframeSerializer:  {rows / serializer_s:,.0f} points/s on {rows:,} rows"
+            )
+        plain_s = bench_plain_write(points, args.batch_size, plain_bucket)
+        print(
+            f"plain write (pre-serialised, influxdb-client): {plain_s:.3f}s  {len(points) / plain_s:,.0f} points/s"
+        )
+        wall_s, metadata, checks = bench_pipeline(s3_bucket, pipeline_bucket, args.batch_size)
+        processing_s = float(metadata["processing_time_seconds"])
+        written = int(metadata["points_written"])
+        print(
+            f"pipeline (energy_series asset): {processing_s:.3f}s  {written / processing_s:,.0f} points/s; "
+            f"wall with Dagster and read-back checks {wall_s:.3f}s; checks {checks}"
+        )
+        print(
+            f"ratio pipeline / plain: {processing_s / plain_s:.2f} (goal <= 1.5); wall / plain {wall_s / plain_s:.2f}"
+        )
+        print(f"peak RSS: {_peak_rss_mib():.0f} MiB")
+        if written != len(points):
+            raise SystemExit(f"pipeline wrote {written} points, expected {len(points)}")
+    finally:
+        _drop_series([plain_bucket, pipeline_bucket])
+        s3.delete_object(Bucket=s3_bucket, Key=energy_key("generation", DAY))
+        s3.delete_bucket(Bucket=s3_bucket)
+
+
+if __name__ == "__main__":
+    main()
