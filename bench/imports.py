@@ -1,0 +1,261 @@
+"""Metric JSON files through `imported_metrics`, against a plain COPY of the same rows into the same table.
+
+`python -m bench.imports --files 200 --records 5000` (make bench-imports; needs the local stack's environment).
+
+Phases, each into an empty `metrics` table of the same shape (LIKE public.metrics INCLUDING ALL, so the same
+indexes) in a throwaway schema, files in a throwaway bucket:
+
+- plain COPY: every row of every file, already formatted in memory, in one COPY and one commit: the floor
+  for writing these rows to this table (the issue's reference);
+- plain per file: what a minimal script does for the same I/O: S3 GET, json.loads, COPY, commit, per file;
+- import core: the asset's building blocks without Dagster: GET, validate, COPY with the ledger row in one
+  transaction, the check queries;
+- asset: one in-process Dagster run per file (`materialize`, ephemeral instance), as the sensor launches them.
+
+Prints wall time, records/s and the ratio to the plain COPY for each phase, and the process's peak RSS.
+"""
+
+import argparse
+import io
+import json
+import logging
+import os
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import psycopg2
+from dagster import DagsterInstance, materialize
+from psycopg2 import sql
+
+from assets.metric_imports import imported_metrics
+from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS, copy_text
+from ecom_pipeline.metric_imports.validation import parse_metric_file
+from ecom_pipeline.partitions import metric_import_file_partitions
+from resources import build_resources
+from resources.metric_import_store import FileVersion, ImportTables, file_row_stats, import_file_rows
+from resources.metric_imports import MetricImportsConfig
+
+LEDGER_DDL = Path(__file__).resolve().parents[1] / "ecom_pipeline" / "sql" / "020_metric_imports.sql"
+NAMES = (
+    "cpu_utilization",
+    "memory_used_bytes",
+    "disk_io_ops",
+    "request_latency_ms",
+    "error_rate",
+    "queue_depth",
+)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _file_records(file_index: int, records: int) -> list[dict]:
+    """Distinct (name, timestamp) per file, as a valid import needs; values vary per record."""
+    start = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(days=file_index)
+    return [
+        {
+            "name": NAMES[i % len(NAMES)],
+            "value": round((i * 7919 + file_index) % 100_000 / 7.0, 4),
+            "timestamp": (start + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for i in range(records)
+    ]
+
+
+def _setup(dsn: str, schema: str, bucket: str, files: int, records: int) -> dict[str, bytes]:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        cur.execute(
+            sql.SQL("CREATE TABLE {}.metrics (LIKE public.metrics INCLUDING ALL)").format(
+                sql.Identifier(schema)
+            )
+        )
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute(LEDGER_DDL.read_text())
+    conn.close()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    payloads = {
+        f"imports/bench/{i:04d}.json": json.dumps(_file_records(i, records)).encode() for i in range(files)
+    }
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda kv: s3.put_object(Bucket=bucket, Key=kv[0], Body=kv[1]), payloads.items()))
+    return payloads
+
+
+def _teardown(dsn: str, schema: str, bucket: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    conn.close()
+    s3 = boto3.client("s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    s3.delete_bucket(Bucket=bucket)
+
+
+def _reset(dsn: str, schema: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("TRUNCATE {}.metrics, {}.metric_import_files").format(
+                sql.Identifier(schema), sql.Identifier(schema)
+            )
+        )
+    conn.close()
+
+
+def _count(dsn: str, schema: str) -> int:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT count(*) FROM {}.metrics").format(sql.Identifier(schema)))
+        (count,) = cur.fetchone()
+    conn.close()
+    return count
+
+
+def _copy_statement(schema: str) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(schema, "metrics"), sql.SQL(", ").join(sql.Identifier(c) for c in COPY_COLUMNS)
+    )
+
+
+def plain_copy(dsn: str, schema: str, payloads: dict[str, bytes]) -> Callable[[], None]:
+    """All rows pre-formatted (untimed), then one COPY and one commit (timed)."""
+    text = "".join(
+        copy_text(parse_metric_file(key, body, len(body)).records, key) for key, body in payloads.items()
+    )
+
+    def run() -> None:
+        conn = psycopg2.connect(dsn)
+        with conn, conn.cursor() as cur:
+            cur.copy_expert(_copy_statement(schema), io.StringIO(text), size=1 << 20)
+        conn.close()
+
+    return run
+
+
+def plain_per_file(dsn: str, schema: str, bucket: str, keys: list[str]) -> Callable[[], None]:
+    """GET, json.loads, COPY, commit per file: no validation, no ledger."""
+    s3 = boto3.client("s3")
+    s3.head_bucket(Bucket=bucket)  # client set-up (endpoint, credentials) outside the timing
+
+    def run() -> None:
+        conn = psycopg2.connect(dsn)
+        statement = _copy_statement(schema)
+        for key in keys:
+            records = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            lines = "".join(f"{r['name']}\t{r['value']}\t{r['timestamp']}\t{key}\n" for r in records)
+            with conn, conn.cursor() as cur:
+                cur.copy_expert(statement, io.StringIO(lines), size=1 << 20)
+        conn.close()
+
+    return run
+
+
+def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Callable[[], None]:
+    """The asset's steps without Dagster: a new connection per file, as the asset opens per attempt."""
+    s3 = boto3.client("s3")
+    s3.head_bucket(Bucket=config.bucket)
+    tables = ImportTables(config.db_schema)
+
+    def run() -> None:
+        for key in keys:
+            response = s3.get_object(Bucket=config.bucket, Key=key)
+            file = FileVersion(config.bucket, key, response["ETag"].strip('"'), response["ContentLength"])
+            parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
+            conn = psycopg2.connect(dsn)
+            try:
+                import_file_rows(
+                    conn, tables, file, copy_text(parsed.records, key), len(parsed.records), "bench"
+                )
+                conn.commit()
+                file_row_stats(conn, tables, key)
+                conn.commit()
+            finally:
+                conn.close()
+
+    return run
+
+
+def through_asset(config: MetricImportsConfig, keys: list[str]) -> Callable[[], None]:
+    logging.getLogger("dagster").setLevel(logging.WARNING)  # per-event DEBUG lines would be timed too
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
+    resources = build_resources() | {"metric_imports": config}
+
+    def run() -> None:
+        for key in keys:
+            result = materialize(
+                [imported_metrics],
+                partition_key=key,
+                resources=resources,
+                instance=instance,
+                raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            )
+            if not result.success:
+                raise RuntimeError(f"asset run for {key} failed")
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--records", type=int, default=5000, help="records per file")
+    parser.add_argument("--skip-asset", action="store_true", help="leave out the Dagster phase")
+    args = parser.parse_args(argv)
+    dsn = os.environ["ECOM_SOURCE_DSN"]
+    suffix = uuid.uuid4().hex[:8]
+    schema, bucket = f"bench_metric_imports_{suffix}", f"bench-metric-imports-{suffix}"
+    total = args.files * args.records
+    print(f"metric imports benchmark: {args.files} files x {args.records:,} records = {total:,} rows")
+    payloads = _setup(dsn, schema, bucket, args.files, args.records)
+    keys = sorted(payloads)
+    config = MetricImportsConfig(
+        bucket=bucket,
+        dlq_url=os.environ["IMPORT_DLQ_URL"],
+        notifications_topic_arn=os.environ["NOTIFICATIONS_TOPIC_ARN"],
+        db_schema=schema,
+        environment=os.environ.get("ECOM_ENV", "local"),
+    )
+    phases = {
+        "plain COPY (one statement)": plain_copy(dsn, schema, payloads),
+        "plain per file (GET+json+COPY)": plain_per_file(dsn, schema, bucket, keys),
+        "import core (no Dagster)": import_core(dsn, config, keys),
+    }
+    if not args.skip_asset:
+        phases["asset (one run per file)"] = through_asset(config, keys)
+    results: dict[str, float] = {}
+    try:
+        for name, run in phases.items():
+            _reset(dsn, schema)
+            started = time.perf_counter()
+            run()
+            results[name] = time.perf_counter() - started
+            written = _count(dsn, schema)
+            if written != total:
+                raise RuntimeError(f"{name}: {written:,} rows in the table, expected {total:,}")
+            print(
+                f"  {name:<32} {results[name]:8.2f} s  {total / results[name]:>12,.0f} records/s", flush=True
+            )
+    finally:
+        _teardown(dsn, schema, bucket)
+    floor = results["plain COPY (one statement)"]
+    print("ratio to plain COPY (goal for the asset: <= 1.5):")
+    for name, seconds in results.items():
+        print(f"  {name:<32} {seconds / floor:6.2f}x")
+    print(f"peak RSS: {_peak_rss_mib():.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
