@@ -20,8 +20,12 @@ def escape_copy_text(value: str) -> str:
 
 def copy_text(records: Iterable[MetricRecord], source_file: str) -> str:
     """One line per record: name, value, timestamp (ISO-8601 UTC), source_file."""
-    source = escape_copy_text(source_file)
-    lines = [
-        f"{escape_copy_text(r.name)}\t{r.value!r}\t{r.timestamp.isoformat()}\t{source}\n" for r in records
-    ]
+    tail = f"\t{escape_copy_text(source_file)}\n"
+    escaped: dict[str, str] = {}  # a file repeats a handful of names thousands of times
+    lines = []
+    for name, value, timestamp in records:
+        column = escaped.get(name)
+        if column is None:
+            column = escaped[name] = escape_copy_text(name)
+        lines.append(f"{column}\t{value!r}\t{timestamp.isoformat()}{tail}")
     return "".join(lines)
