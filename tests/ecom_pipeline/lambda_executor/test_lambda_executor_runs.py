@@ -9,14 +9,21 @@ import json
 import os
 import threading
 import time
+import uuid
 from collections import Counter
 
 import boto3
 from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
+from dagster._core.definitions.reconstruct import ReconstructableJob
+from dagster._core.execution.api import create_execution_plan
+from dagster._core.execution.plan.state import KnownExecutionState
+from dagster._grpc.types import ExecuteStepArgs
+from dagster._serdes import serialize_value
 
 from ecom_pipeline.lambda_executor import markers
+from ecom_pipeline.lambda_executor.payload import StepInvocation, compress_args, inline_args
 from tests.ecom_pipeline.lambda_executor.conftest import run_on_lambda
-from tests.ecom_pipeline.lambda_executor.executor_test_jobs import scenario_function_name
+from tests.ecom_pipeline.lambda_executor.executor_test_jobs import MODULE, scenario_function_name
 
 
 def _markers(instance: DagsterInstance, run_id: str) -> list[tuple[str, str | None, dict]]:
@@ -190,3 +197,40 @@ def test_terminating_the_run_stops_the_step_inside_the_function(instance, step_f
     finished = [meta for kind, _, meta in _markers(instance, run_id) if kind == markers.FINISHED]
     assert len(finished) == 1 and finished[0][markers.OUTCOME_KEY] in ("terminated", "STEP_FAILURE")
     assert not _events(instance, run_id, DagsterEventType.STEP_SUCCESS)
+
+
+def test_delivery_after_the_start_deadline_is_refused(instance, step_functions):
+    """A late delivery (queued past the executor's start deadline) must not run a step already given up on."""
+    recon = ReconstructableJob.for_module(MODULE, "two_step_job")
+    run = instance.create_run_for_job(
+        job_def=recon.get_definition(),
+        execution_plan=create_execution_plan(recon),
+        job_code_origin=recon.get_python_origin(),
+    )
+    args = ExecuteStepArgs(
+        job_origin=recon.get_python_origin(),
+        run_id=run.run_id,
+        step_keys_to_execute=["first"],
+        instance_ref=instance.get_ref(),
+        known_state=KnownExecutionState(),
+        should_verify_step=True,
+    )
+    now = time.time()
+    invocation = StepInvocation(
+        invocation_id=uuid.uuid4().hex,
+        run_id=run.run_id,
+        step_key="first",
+        attempt=1,
+        launched_at=now - 200,
+        start_deadline=now - 80,
+        args_inline=inline_args(compress_args(serialize_value(args))),
+    )
+    response = boto3.client("lambda").invoke(
+        FunctionName="ecom-pipeline-step-small-local", Payload=json.dumps(invocation.to_event()).encode()
+    )
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read())["status"] == "expired"
+    found = _markers(instance, run.run_id)
+    assert [(kind, step) for kind, step, _ in found] == [(markers.EXPIRED, "first")]
+    assert "after the start deadline" in found[0][2][markers.REASON_KEY]
+    assert not _events(instance, run.run_id, DagsterEventType.STEP_START)
