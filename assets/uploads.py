@@ -28,7 +28,7 @@ from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import UploadFileError, parse_upload_csv, record_id
 from ecom_pipeline.uploads.error_report import build_error_report
-from ecom_pipeline.uploads.object_keys import error_report_key, parse_upload_key
+from ecom_pipeline.uploads.object_keys import error_report_key
 from ecom_pipeline.uploads.records import (
     decode_item,
     error_message,
@@ -99,7 +99,7 @@ def product_upload_records(
         total, staged_now, parsed_meta = history.total_records or 0, 0, {"staging": "already staged; skipped"}
     else:
         total, staged_now, parsed_meta = _stage(
-            context, client, source, rds, uploads_config.db_schema, upload_records
+            context, client, source, rds, uploads_config.db_schema, upload_records, history.staged_at
         )
     elapsed = time.monotonic() - started
     if staged_now:
@@ -135,6 +135,7 @@ def _stage(
     rds: RdsPostgresResource,
     schema: str | None,
     upload_records: UploadRecordsResource,
+    created_at: str,
 ) -> tuple[int, int, dict]:
     """Steps 6-9: download, parse, write every row, then (only then) mark the upload staged."""
     data = download(client, source)
@@ -146,7 +147,6 @@ def _stage(
         raise Failure(
             str(exc), metadata={"upload": MetadataValue.path(source.uri)}, allow_retries=False
         ) from None
-    created_at = _now_iso()
     total = len(parsed.rows)
     items = [
         staged_item(source.upload_id, source.upload.vendor_id, row, total, created_at) for row in parsed.rows
@@ -200,13 +200,35 @@ def validated_products(
         state = "no upload_history row" if history is None else f"status {history.status}"
         raise Failure(f"upload {upload_id} is not staged ({state}); materialize product_upload_records first")
     total = history.total_records or 0
-    items = upload_records.get_items(upload_id, [record_id(n, total) for n in range(1, total + 1)])
-    if len(items) != total:
+    # The staged items are a pure function of the object version (IfMatch on its ETag) and the upload's fixed
+    # created_at, so they are rebuilt from S3; DynamoDB is read only for each item's existence and status
+    # (a projected BatchGetItem), which is most of the cost of a full read on every backend.
+    client = uploads_config.client("s3")
+    source = resolve_upload(
+        client, uploads_config.uploads_bucket, upload_id, dict(context.run.tags), history.s3_key
+    )
+    try:
+        rows = parse_upload_csv(download(client, source), source.uri).rows
+    except UploadFileError as exc:
         raise Failure(
-            f"upload {upload_id}: {len(items)} staged items in DynamoDB, upload_history says {total}"
+            f"upload {upload_id} was staged but no longer parses: {exc}", allow_retries=False
+        ) from None
+    items_by_id = {
+        record_id(row.row_number, total): staged_item(
+            upload_id, history.vendor_id, row, total, history.staged_at
         )
-    items_by_id = {item["record_id"]["S"]: item for item in items}
-    outcomes = validate_records(decode_item(item) for item in items)
+        for row in rows
+    }
+    states = upload_records.get_items(
+        upload_id, list(items_by_id), ("record_id", "status", "validation_errors")
+    )
+    state_by_id = {state["record_id"]["S"]: state for state in states}
+    if len(rows) != total or set(state_by_id) != set(items_by_id):
+        raise Failure(
+            f"upload {upload_id}: upload_history says {total} rows, the object has {len(rows)}, "
+            f"DynamoDB holds {len(state_by_id)} of their items"
+        )
+    outcomes = validate_records(decode_item(item) for item in items_by_id.values())
     valid = [o for o in outcomes if not o.errors]
     rejected = [o for o in outcomes if o.errors]
 
@@ -217,8 +239,8 @@ def validated_products(
     changed = [
         o
         for o in outcomes
-        if items_by_id[o.record_id]["status"]["S"] != o.status
-        or stored_errors(items_by_id[o.record_id]) != o.errors
+        if state_by_id[o.record_id]["status"]["S"] != o.status
+        or stored_errors(state_by_id[o.record_id]) != o.errors
     ]
     newly_rejected = [o for o in changed if o.status == STATUS_ERROR]
     sent = sqs.send_messages(
@@ -230,10 +252,9 @@ def validated_products(
 
     bucket = uploads_config.uploads_bucket
     report_uri = None
-    upload_key = parse_upload_key(history.s3_key)
-    if rejected and upload_key is not None:
-        report_key = error_report_key(upload_key, upload_id)
-        uploads_config.client("s3").put_object(
+    if rejected:
+        report_key = error_report_key(source.upload, upload_id)
+        client.put_object(
             Bucket=bucket,
             Key=report_key,
             Body=build_error_report(rejected),
@@ -272,9 +293,9 @@ def validated_products(
     elapsed = time.monotonic() - started
     context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
     # What the table now holds: the statuses read above, with the changes DynamoDB confirmed applied.
-    statuses = Counter(item["status"]["S"] for item in items_by_id.values())
+    statuses = Counter(state["status"]["S"] for state in state_by_id.values())
     for outcome in changed:
-        statuses[items_by_id[outcome.record_id]["status"]["S"]] -= 1
+        statuses[state_by_id[outcome.record_id]["status"]["S"]] -= 1
         statuses[outcome.status] += 1
     return MaterializeResult(
         metadata={

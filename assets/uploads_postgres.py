@@ -10,7 +10,7 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg2 import sql
@@ -46,6 +46,15 @@ class UploadHistory:
     total_records: int | None
     valid_records: int | None
     error_records: int | None
+    processing_started_at: datetime | None
+
+    @property
+    def staged_at(self) -> str:
+        """`created_at` of the upload's items: fixed per upload, so rebuilt items equal the stored ones."""
+        moment = self.processing_started_at
+        return (
+            moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else ""
+        )
 
     @property
     def staged(self) -> bool:
@@ -64,7 +73,7 @@ def get_upload(conn: Any, upload_id: str) -> UploadHistory | None:
     with conn.cursor() as cursor:
         cursor.execute(
             "SELECT upload_id, vendor_id, file_name, s3_key, status, total_records, valid_records, "
-            "error_records FROM upload_history WHERE upload_id = %s",
+            "error_records, processing_started_at FROM upload_history WHERE upload_id = %s",
             (upload_id,),
         )
         row = cursor.fetchone()

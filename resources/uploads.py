@@ -72,7 +72,9 @@ class UploadRecordsResource(AwsClientResource):
             parts = pool.map(lambda bounds: list(self._query(client, upload_id, bounds)), record_id_ranges)
             return [item for part in parts for item in part]
 
-    def get_items(self, upload_id: str, record_ids: Sequence[str]) -> list[dict]:
+    def get_items(
+        self, upload_id: str, record_ids: Sequence[str], attributes: Sequence[str] = ()
+    ) -> list[dict]:
         """Items by key, 100 per BatchGetItem, `writer_threads` calls in flight; missing keys are left out.
 
         Preferred over a Query for a whole upload: the keys are known (REC_00001...) and every call costs the
@@ -83,21 +85,26 @@ class UploadRecordsResource(AwsClientResource):
             return []
         client = self.client("dynamodb")
         with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
-            parts = pool.map(lambda batch: self._get_batch(client, upload_id, batch), batches)
+            parts = pool.map(lambda batch: self._get_batch(client, upload_id, batch, attributes), batches)
             return [item for part in parts for item in part]
 
-    def _get_batch(self, client: Any, upload_id: str, record_ids: Sequence[str]) -> list[dict]:
+    def _get_batch(
+        self, client: Any, upload_id: str, record_ids: Sequence[str], attributes: Sequence[str]
+    ) -> list[dict]:
         found: list[dict] = []
-        request: dict[str, Any] = {
-            self.table_name: {
-                "Keys": [{"upload_id": {"S": upload_id}, "record_id": {"S": r}} for r in record_ids],
-                "ConsistentRead": True,
-            }
+        keys_and_options: dict[str, Any] = {
+            "Keys": [{"upload_id": {"S": upload_id}, "record_id": {"S": r}} for r in record_ids],
+            "ConsistentRead": True,
         }
+        if attributes:
+            names = {f"#a{i}": name for i, name in enumerate(attributes)}
+            keys_and_options["ProjectionExpression"] = ", ".join(names)
+            keys_and_options["ExpressionAttributeNames"] = names
+        request: dict[str, Any] = {self.table_name: keys_and_options}
         for attempt in range(self.unprocessed_retries + 1):
             response = self._call(client.batch_get_item, RequestItems=request)
             found.extend(response.get("Responses", {}).get(self.table_name, []))
-            request = response.get("UnprocessedKeys") or {}
+            request = response.get("UnprocessedKeys") or {}  # carries the projection along
             if not request:
                 return found
             time.sleep(min(0.05 * 2**attempt, 2.0))

@@ -4,6 +4,9 @@ import csv
 import io
 from decimal import Decimal
 
+import boto3
+
+from assets.uploads import product_upload_records, validated_products
 from tests.assets.test_uploads_support import csv_body, product_line, uploads_env_fixture  # noqa: F401
 
 
@@ -162,3 +165,19 @@ def test_overwritten_object_is_not_processed_under_the_old_id(uploads_env):
     assert not result.success
     assert env.history(old.upload_id) is None
     assert env.run(new).success and env.history(new.upload_id)["total_records"] == 2
+
+
+def test_validator_refuses_an_upload_with_a_lost_staged_item(uploads_env):
+    env = uploads_env
+    upload = env.put("uploads/VEND001/d.csv", csv_body(product_line(1), product_line(2)))
+    assert env.run(upload, assets=[product_upload_records]).success
+    boto3.client("dynamodb").delete_item(
+        TableName=env.table, Key={"upload_id": {"S": upload.upload_id}, "record_id": {"S": "REC_00002"}}
+    )
+    result = env.run(upload, assets=[validated_products])
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "DynamoDB holds 1 of their items" in failure.event_specific_data.error.message
+    assert env.history(upload.upload_id)["status"] == "pending_validation"
+    assert env.query("SELECT count(*) FROM products") == [(0,)]
+    assert env.error_messages() == [] and env.notifications() == []
