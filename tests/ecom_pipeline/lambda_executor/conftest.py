@@ -9,7 +9,7 @@ from dagster import DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.execution.execution_result import ExecutionResult
 
-from deploy.local.lambda_functions import ensure_step_function, ensure_step_functions, step_environment
+from deploy.local.lambda_functions import ensure_step_function, step_environment
 from tests.ecom_pipeline.lambda_executor.executor_test_jobs import MODULE, scenario_function_name
 
 # Fast polling so tests notice outcomes within a second; generous start timeout for cold starts on 2 cores.
@@ -23,12 +23,13 @@ BASE_EXECUTOR_CONFIG = {
 
 @pytest.fixture(scope="session")
 def step_functions(stack_env: dict[str, str]) -> dict[str, str]:
-    """The size-class functions plus test functions: one whose handler is missing, two with short timeouts."""
-    names = dict(ensure_step_functions())
+    """Test functions: a basic one, one whose handler is missing, one with a 4 s timeout, one for termination."""
+    names = {}
     preload_tests = step_environment(
         {"ECOM_LAMBDA_PRELOAD_MODULES": MODULE, "ECOM_LAMBDA_CANCEL_POLL_SECONDS": "1"}
     )
     specs = {
+        "basic": dict(timeout_s=60),
         "crash": dict(handler="step_handler.missing_handler", timeout_s=30),
         "timeout": dict(timeout_s=4),
         "slow": dict(timeout_s=120),

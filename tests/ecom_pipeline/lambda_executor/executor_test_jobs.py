@@ -40,12 +40,17 @@ def duplicating_lambda_executor(init_context):
     return build_lambda_executor(dict(init_context.executor_config), DuplicatingLambdaStepHandler)
 
 
-@op(out=Out(Nothing))
+# The plain scenarios run on a function that preloads only this module: a fast cold start. The size-class
+# functions (which preload the whole code location) are exercised by the demo and the benchmark.
+BASIC = {LAMBDA_FUNCTION_TAG: scenario_function_name("basic")}
+
+
+@op(out=Out(Nothing), tags=BASIC)
 def first(context):
     context.log.info(f"first ran in pid {os.getpid()}")
 
 
-@op(ins={"after": In(Nothing)}, out=Out(Nothing))
+@op(ins={"after": In(Nothing)}, out=Out(Nothing), tags=BASIC)
 def second(context):
     context.log.info(f"second ran in pid {os.getpid()}")
 
@@ -60,7 +65,7 @@ def duplicated_delivery_job():
     second(first())
 
 
-@op(out=Out(Nothing), retry_policy=RetryPolicy(max_retries=1))
+@op(out=Out(Nothing), retry_policy=RetryPolicy(max_retries=1), tags=BASIC)
 def flaky(context):
     if context.retry_number == 0:
         raise RuntimeError("transient failure on the first attempt")

@@ -52,7 +52,7 @@ def test_each_step_runs_in_its_own_lambda_invocation(instance, step_functions):
     assert sorted(step for step, _ in started) == ["first", "second"]
     request_ids = {meta[markers.REQUEST_ID_KEY] for _, meta in started}
     assert len(request_ids) == 2
-    assert {meta[markers.FUNCTION_KEY] for _, meta in started} == {"ecom-pipeline-step-small-local"}
+    assert {meta[markers.FUNCTION_KEY] for _, meta in started} == {scenario_function_name("basic")}
     worker_pids = {
         e.event_specific_data.metadata["pid"].value
         for e in _events(instance, result.run_id, DagsterEventType.STEP_WORKER_STARTED)
@@ -226,7 +226,7 @@ def test_delivery_after_the_start_deadline_is_refused(instance, step_functions):
         args_inline=inline_args(compress_args(serialize_value(args))),
     )
     response = boto3.client("lambda").invoke(
-        FunctionName="ecom-pipeline-step-small-local", Payload=json.dumps(invocation.to_event()).encode()
+        FunctionName=scenario_function_name("basic"), Payload=json.dumps(invocation.to_event()).encode()
     )
     assert "FunctionError" not in response
     assert json.loads(response["Payload"].read())["status"] == "expired"
