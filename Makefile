@@ -8,7 +8,7 @@ STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install stack-up stack-down stack-status seed demo test lint dev validate \
-	bench bench-bronze bench-uploads bench-series bench-imports bench-executor
+	bench bench-bronze bench-uploads bench-series bench-imports bench-executor cdk-synth
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,3 +46,8 @@ dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
+
+cdk-synth: install
+	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \
+	CDK_CONTEXT_JSON='{"environment":"dev","environmentSuffix":"dev","influxdbUrl":"https://influxdb.example.com:8086","paymentsApiUrl":"https://api.example.com/payments","shipmentsApiUrl":"https://api.example.com/shipments"}' \
+	$(CURDIR)/$(PY) app.py
