@@ -131,9 +131,10 @@ def run_chain(instance: DagsterInstance, steps: int, kind: str, run_config: dict
 
 def prepare_bench_function() -> None:
     """A fresh configuration (nonce) retires warm workers, so the first step is a true cold start."""
-    from deploy.local.lambda_functions import ensure_step_function, step_environment
+    from deploy.local.lambda_functions import INSTANCE_MODULES, ensure_step_function, step_environment
 
-    env = step_environment({"ECOM_LAMBDA_PRELOAD_MODULES": MODULE, "ECOM_BENCH_NONCE": uuid.uuid4().hex})
+    preload = f"{INSTANCE_MODULES},{MODULE}"
+    env = step_environment({"ECOM_LAMBDA_PRELOAD_MODULES": preload, "ECOM_BENCH_NONCE": uuid.uuid4().hex})
     ensure_step_function(bench_function_name(), memory_mb=512, timeout_s=120, environment=env)
 
 

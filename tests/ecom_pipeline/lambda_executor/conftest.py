@@ -9,7 +9,7 @@ from dagster import DagsterInstance, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableJob
 from dagster._core.execution.execution_result import ExecutionResult
 
-from deploy.local.lambda_functions import ensure_step_function, step_environment
+from deploy.local.lambda_functions import INSTANCE_MODULES, ensure_step_function, step_environment
 from tests.ecom_pipeline.lambda_executor.executor_test_jobs import MODULE, scenario_function_name
 
 # Fast polling so tests notice outcomes within a second; generous start timeout for cold starts on 2 cores.
@@ -25,8 +25,9 @@ BASE_EXECUTOR_CONFIG = {
 def step_functions(stack_env: dict[str, str]) -> dict[str, str]:
     """Test functions: a basic one, one whose handler is missing, one with a 4 s timeout, one for termination."""
     names = {}
+    preload = f"{INSTANCE_MODULES},{MODULE}"
     preload_tests = step_environment(
-        {"ECOM_LAMBDA_PRELOAD_MODULES": MODULE, "ECOM_LAMBDA_CANCEL_POLL_SECONDS": "1"}
+        {"ECOM_LAMBDA_PRELOAD_MODULES": preload, "ECOM_LAMBDA_CANCEL_POLL_SECONDS": "1"}
     )
     specs = {
         "basic": dict(timeout_s=60),
