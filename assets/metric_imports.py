@@ -143,14 +143,10 @@ def _download(client: Any, config: MetricImportsConfig, key: str) -> tuple[FileV
 
 
 def _in_transaction(rds: RdsPostgresResource, work: Callable[..., T]) -> T:
-    """A fresh connection per attempt: after a dropped connection the retry must not reuse it."""
-    conn = rds.connect()
-    try:
-        result = work(conn)
-        conn.commit()
-        return result
-    finally:
-        conn.close()  # closing without commit rolls back
+    """One transaction on the process's reused connection (a warm Lambda or a long step keeps it); on any
+    error it is rolled back, and a connection that died is discarded so the retry opens a new one."""
+    with rds.transaction() as conn:
+        return work(conn)
 
 
 def _with_db_retries(

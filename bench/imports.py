@@ -161,7 +161,7 @@ def plain_per_file(dsn: str, schema: str, bucket: str, keys: list[str]) -> Calla
 
 
 def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Callable[[], None]:
-    """The asset's steps without Dagster: a new connection per file, as the asset opens per attempt."""
+    """The asset's steps without Dagster: GET, validate, COPY + ledger in one transaction, check queries."""
     s3 = boto3.client("s3")
     s3.head_bucket(Bucket=config.bucket)
     tables = ImportTables(config.db_schema)

@@ -50,6 +50,9 @@ def test_file_is_imported_in_one_transaction_with_its_ledger_row(import_env: Imp
     assert [(name, value) for name, value, _ in first] == [("cpu_0", 0.0), ("cpu_1", 0.25)]
     assert first[1][2].isoformat() == "2026-03-17T12:00:01+00:00"
     assert import_env.dlq_messages() == []
+    assert metadata["cloudwatch_published"] is True
+    sums = import_env.metric_sums()
+    assert (sums["FilesImported"], sums["RowsImported"], sums["FilesRejected"]) == (1, 50, 0)
 
 
 def test_duplicate_event_does_not_duplicate_rows(import_env: ImportEnv):
@@ -133,6 +136,8 @@ def test_bad_input_is_quarantined_dead_lettered_announced_and_not_retried(import
     assert message["quarantine_key"] == quarantined
     (notification,) = import_env.notifications()
     assert notification["key"] == key and notification["reason_code"] == reason_code
+    sums = import_env.metric_sums()
+    assert (sums["FilesRejected"], sums["FilesImported"], sums["RowsImported"]) == (1, 0, 0)
 
 
 def test_fixed_file_imports_after_a_rejection(import_env: ImportEnv):

@@ -96,6 +96,7 @@ def test_persistent_failure_leaves_no_rows_then_a_retry_run_succeeds(import_env:
     (message,) = import_env.dlq_messages()
     assert message["reason_code"] == "database_error" and message["key"] == key
     assert import_env.object_keys("quarantine/") == []  # not bad input: nothing quarantined
+    assert import_env.metric_sums()["FilesFailed"] == 1
 
     _drop_trigger(import_env)
     retried = import_env.run(key)

@@ -130,6 +130,24 @@ class ImportEnv:
             json.loads(envelope["Message"]) for envelope in self.dlq_messages(self.notifications_queue_url)
         ]
 
+    def metric_sums(self) -> dict[str, float]:
+        """Sum of every CloudWatch metric the imports published under the test's namespace."""
+        client = _client("cloudwatch")
+        now = datetime.now(UTC)
+        sums: dict[str, float] = {}
+        for metric in client.list_metrics(Namespace=self.config.cloudwatch_namespace)["Metrics"]:
+            points = client.get_metric_statistics(
+                Namespace=self.config.cloudwatch_namespace,
+                MetricName=metric["MetricName"],
+                Dimensions=metric["Dimensions"],
+                StartTime=now - timedelta(hours=1),
+                EndTime=now + timedelta(minutes=5),
+                Period=3600,
+                Statistics=["Sum"],
+            )["Datapoints"]
+            sums[metric["MetricName"]] = sum(p["Sum"] for p in points)
+        return sums
+
     def object_keys(self, prefix: str) -> list[str]:
         response = _client("s3").list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return sorted(item["Key"] for item in response.get("Contents", []))
@@ -183,6 +201,8 @@ def import_env_fixture(source_schema) -> Iterator[ImportEnv]:
         db_schema=schema,
         db_retry_base_seconds=0.05,
         max_file_bytes=200_000,
+        cloudwatch_namespace=f"Test/MetricImports/{suffix}",
+        environment="test",
     )
     instance = DagsterInstance.ephemeral()
     try:
