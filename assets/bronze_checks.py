@@ -70,7 +70,7 @@ def evaluate_bronze_checks(
     asset_key: AssetKey, entity: EntitySpec, result: IngestionResult, store: S3LakeStore, root: str
 ) -> list[AssetCheckResult]:
     manifest = result.manifest
-    files = [store.open_parquet(f["key"]) for f in manifest.files]
+    files = store.open_parquet([f["key"] for f in manifest.files])
     rows_in_s3 = rows_in_files(files)
     results = [
         AssetCheckResult(
@@ -93,7 +93,7 @@ def evaluate_bronze_checks(
             metadata={f"null_{column.lstrip('_')}": count for column, count in nulls.items()},
         )
     )
-    duplicates = duplicate_keys(files, entity.primary_key)
+    duplicates = duplicate_keys(store.read_columns(files, list(entity.primary_key)), entity.primary_key)
     results.append(
         AssetCheckResult(
             check_name=PRIMARY_KEY_CHECK,

@@ -1,8 +1,10 @@
 """Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 adapter the bronze assets write through."""
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
@@ -13,6 +15,7 @@ from resources.aws_clients import AwsClientResource
 from resources.errors import ConfigurationError
 
 _DELETE_BATCH = 1000
+_PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
 
 
 class S3LakeStore:
@@ -44,10 +47,15 @@ class S3LakeStore:
     def put_staged(self, key: str, body: bytes) -> None:
         self._put(self.staging_bucket, key, body)
 
-    def promote(self, staged_key: str, key: str) -> None:
-        self._client.copy_object(
-            Bucket=self.bucket, Key=key, CopySource={"Bucket": self.staging_bucket, "Key": staged_key}
-        )
+    def promote(self, pairs: list[tuple[str, str]]) -> None:
+        def copy(pair: tuple[str, str]) -> None:
+            staged_key, key = pair
+            self._client.copy_object(
+                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.staging_bucket, "Key": staged_key}
+            )
+
+        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
+            list(pool.map(copy, pairs))
 
     def delete_staged(self, keys: list[str]) -> None:
         self._delete(self.staging_bucket, keys)
@@ -98,9 +106,16 @@ class S3LakeStore:
                     f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
                 )
 
-    def open_parquet(self, key: str) -> pq.ParquetFile:
-        """Footer and column chunks are fetched with ranged reads, so checks read only what they need."""
-        return pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}"))
+    def open_parquet(self, keys: list[str]) -> list[pq.ParquetFile]:
+        """Footers and column chunks are fetched with ranged reads, so checks read only what they need."""
+        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
+            return list(
+                pool.map(lambda key: pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}")), keys)
+            )
+
+    def read_columns(self, files: list[pq.ParquetFile], columns: list[str]) -> list[pa.Table]:
+        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
+            return list(pool.map(lambda parquet_file: parquet_file.read(columns=columns), files))
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
@@ -119,9 +134,11 @@ class BronzeLakeResource(AwsClientResource):
         default=None,
         description="Bucket of the staging prefix; unset: the lake bucket (expire it by lifecycle).",
     )
-    part_max_rows: int = Field(default=1_000_000, description="Rows per Parquet part file at most.")
-    max_buffer_mb: int = Field(default=256, description="Rows buffered across event dates before writing.")
-    row_group_rows: int = Field(default=128_000, description="Parquet row group size.")
+    part_max_rows: int = Field(default=1_000_000, description="Rows per Parquet part file (about).")
+    part_max_mb: int = Field(default=64, description="Compressed size at which a part file is finished.")
+    buffer_mb: int = Field(default=32, description="Uncompressed rows waiting to become row groups.")
+    open_parts_mb: int = Field(default=96, description="Compressed parts being built across event dates.")
+    row_group_rows: int = Field(default=128_000, description="Parquet row group size (at most).")
 
     def layout(self) -> LakeLayout:
         return LakeLayout(
@@ -129,7 +146,9 @@ class BronzeLakeResource(AwsClientResource):
             root_prefix=self.root_prefix.strip("/"),
             staging_root=self.staging_prefix.strip("/"),
             part_max_rows=self.part_max_rows,
-            max_buffer_bytes=self.max_buffer_mb << 20,
+            part_max_bytes=self.part_max_mb << 20,
+            buffer_bytes=self.buffer_mb << 20,
+            open_bytes=self.open_parts_mb << 20,
             row_group_rows=self.row_group_rows,
         )
 

@@ -119,6 +119,7 @@ def _copy_batches(
 
     producer = threading.Thread(target=produce, name=f"copy-{where}", daemon=True)
     reader_file = os.fdopen(read_fd, "rb")
+    reader = None
     try:
         producer.start()
         reader = pacsv.open_csv(
@@ -141,6 +142,8 @@ def _copy_batches(
     finally:
         if producer.is_alive():
             conn.cancel()
+        if reader is not None:
+            reader.close()  # stops read-ahead threads before the pipe closes under them
         reader_file.close()
         producer.join(timeout=30)
         conn.close()

@@ -96,7 +96,11 @@ def event_dates(batch: pa.Table, event_column: str | None, cursor_column: str, f
 
 
 def split_by_event_date(batch: pa.Table, dates: pa.Array) -> Iterator[tuple[str, pa.Table]]:
-    """(`YYYY-MM-DD`, rows) per distinct event date, in date order."""
+    """(`YYYY-MM-DD`, rows) per distinct event date, in date order.
+
+    Each group is its own copy rather than a slice of the batch: the writer keeps groups of different dates
+    for different lengths of time, and a slice would keep its whole parent batch alive.
+    """
     if batch.num_rows == 0:
         return
     days = dates.cast(pa.int32()).to_numpy(zero_copy_only=False)
@@ -105,7 +109,6 @@ def split_by_event_date(batch: pa.Table, dates: pa.Array) -> Iterator[tuple[str,
     boundaries = np.flatnonzero(np.diff(sorted_days)) + 1
     starts = np.concatenate(([0], boundaries))
     ends = np.concatenate((boundaries, [len(sorted_days)]))
-    ordered = batch.take(pa.array(order))
     for start, end in zip(starts, ends, strict=True):
         day = date.fromordinal(date(1970, 1, 1).toordinal() + int(sorted_days[start]))
-        yield day.isoformat(), ordered.slice(int(start), int(end - start))
+        yield day.isoformat(), batch.take(pa.array(order[start:end]))

@@ -42,7 +42,9 @@ class LakeStore(Protocol):
     def list_keys(self, prefix: str) -> list[str]: ...
     def delete(self, keys: list[str]) -> None: ...
     def put_staged(self, key: str, body: bytes) -> None: ...
-    def promote(self, staged_key: str, key: str) -> None: ...
+    def promote(self, pairs: list[tuple[str, str]]) -> None:
+        """Copy each (staged key, final key); returns when every copy succeeded."""
+
     def delete_staged(self, keys: list[str]) -> None: ...
 
 
@@ -80,7 +82,9 @@ class LakeLayout:
     root_prefix: str
     staging_root: str
     part_max_rows: int = 1_000_000
-    max_buffer_bytes: int = 256 << 20
+    part_max_bytes: int = 64 << 20
+    buffer_bytes: int = 32 << 20
+    open_bytes: int = 96 << 20
     row_group_rows: int = 128_000
 
 
@@ -160,8 +164,9 @@ def ingest_partition(
 
     parts = writer.parts if writer is not None else []
     new_keys = [live_prefix + part.relative_key for part in parts]
-    for part, key in zip(parts, new_keys, strict=True):
-        store.promote(staged_prefix + part.relative_key, key)
+    store.promote(
+        [(staged_prefix + part.relative_key, key) for part, key in zip(parts, new_keys, strict=True)]
+    )
     keep = set(new_keys)
     leftovers = [key for key in store.list_keys(live_prefix) if key not in keep]
     store.delete(leftovers)
@@ -212,6 +217,8 @@ def _writer(schema: pa.Schema, sink: Callable[[str, bytes], None], layout: LakeL
         schema=bronze_schema(schema),
         sink=sink,
         part_max_rows=layout.part_max_rows,
-        max_buffer_bytes=layout.max_buffer_bytes,
+        part_max_bytes=layout.part_max_bytes,
+        buffer_bytes=layout.buffer_bytes,
+        open_bytes=layout.open_bytes,
         row_group_rows=layout.row_group_rows,
     )

@@ -1,11 +1,17 @@
 """Bounded-memory grouping of extracted rows into Parquet part files, one folder per event date.
 
-Rows arrive in source order, not event-date order (sorting millions of rows in the database would cost more
-than it saves), so rows are buffered per event date and written as complete Parquet files: a date's buffer
-becomes a part when it reaches `part_max_rows`, and every buffer is written out when the total buffered
-size passes `max_buffer_bytes`. Memory therefore stays under roughly the buffer budget plus one serialized
-part, however large the table. Each part is a self-contained Snappy Parquet file with row groups of
-`row_group_rows`, handed to a sink (the S3 writer) as bytes.
+Rows arrive in source order, not event-date order (sorting millions of rows in the database would delay
+the first row until the sort is done), so each event date keeps an open in-memory Parquet file that its
+rows are appended to as row groups. Memory stays bounded however large the table:
+
+- uncompressed rows wait per date until `row_group_rows` are collected, or until all waiting rows pass
+  `buffer_bytes`, when the dates holding the most are written out as row groups;
+- an open file becomes a finished part when it reaches `part_max_rows` or `part_max_bytes`, or, when all
+  open files together pass `open_bytes`, the largest ones are finished early.
+
+So the peak is about `buffer_bytes + open_bytes + part_max_bytes`. A daily incremental window touches few
+event dates and yields large files; a first run over a year of event dates yields more, smaller parts.
+Each part is a Snappy-compressed Parquet file handed to a sink (the S3 writer) as bytes.
 """
 
 from collections.abc import Callable
@@ -28,16 +34,12 @@ class WrittenPart:
 PartSink = Callable[[str, bytes], None]
 
 
-def parquet_bytes(table: pa.Table, row_group_rows: int) -> bytes:
-    sink = pa.BufferOutputStream()
-    pq.write_table(
-        table,
-        sink,
-        compression="snappy",
-        row_group_size=row_group_rows,
-        write_statistics=True,
-    )
-    return sink.getvalue().to_pybytes()
+@dataclass
+class _OpenPart:
+    number: int
+    stream: pa.BufferOutputStream
+    writer: pq.ParquetWriter
+    rows: int = 0
 
 
 @dataclass
@@ -47,54 +49,72 @@ class PartWriter:
     schema: pa.Schema
     sink: PartSink
     part_max_rows: int = 1_000_000
-    max_buffer_bytes: int = 256 << 20
+    part_max_bytes: int = 64 << 20
+    buffer_bytes: int = 32 << 20
+    open_bytes: int = 96 << 20
     row_group_rows: int = 128_000
     parts: list[WrittenPart] = field(default_factory=list)
-    _buffers: dict[str, list[pa.Table]] = field(default_factory=dict)
-    _buffered_rows: dict[str, int] = field(default_factory=dict)
-    _buffered_bytes: int = 0
-    _next_part: dict[str, int] = field(default_factory=dict)
+    _waiting: dict[str, list[pa.Table]] = field(default_factory=dict)
+    _waiting_rows: dict[str, int] = field(default_factory=dict)
+    _waiting_bytes: dict[str, int] = field(default_factory=dict)
+    _open: dict[str, _OpenPart] = field(default_factory=dict)
+    _next_number: dict[str, int] = field(default_factory=dict)
 
     def add(self, event_date: str, rows: pa.Table) -> None:
         if rows.num_rows == 0:
             return
         if not rows.schema.equals(self.schema):
             rows = rows.cast(self.schema)
-        self._buffers.setdefault(event_date, []).append(rows)
-        self._buffered_rows[event_date] = self._buffered_rows.get(event_date, 0) + rows.num_rows
-        self._buffered_bytes += rows.nbytes
-        if self._buffered_rows[event_date] >= self.part_max_rows:
-            self._flush(event_date)
-        if self._buffered_bytes >= self.max_buffer_bytes:
-            self.flush_all()
+        self._waiting.setdefault(event_date, []).append(rows)
+        self._waiting_rows[event_date] = self._waiting_rows.get(event_date, 0) + rows.num_rows
+        self._waiting_bytes[event_date] = self._waiting_bytes.get(event_date, 0) + rows.nbytes
+        if self._waiting_rows[event_date] >= self.row_group_rows:
+            self._write_group(event_date)
+        if sum(self._waiting_bytes.values()) > self.buffer_bytes:
+            for day in sorted(self._waiting_bytes, key=self._waiting_bytes.get, reverse=True):
+                self._write_group(day)
+                if sum(self._waiting_bytes.values()) <= self.buffer_bytes // 2:
+                    break
 
     def flush_all(self) -> None:
-        for event_date in sorted(self._buffers):
-            self._flush(event_date)
+        for day in sorted(self._waiting):
+            self._write_group(day)
+        for day in sorted(self._open):
+            self._finish(day)
 
     @property
     def rows_written(self) -> int:
         return sum(p.rows for p in self.parts)
 
-    @property
-    def bytes_written(self) -> int:
-        return sum(p.bytes for p in self.parts)
-
-    def _flush(self, event_date: str) -> None:
-        tables = self._buffers.pop(event_date, [])
-        self._buffered_rows.pop(event_date, None)
+    def _write_group(self, event_date: str) -> None:
+        tables = self._waiting.pop(event_date, [])
+        self._waiting_rows.pop(event_date, None)
+        self._waiting_bytes.pop(event_date, None)
         if not tables:
             return
         table = pa.concat_tables(tables)
         del tables
-        self._buffered_bytes = sum(t.nbytes for ts in self._buffers.values() for t in ts)
-        offset = 0
-        while offset < table.num_rows:
-            chunk = table.slice(offset, self.part_max_rows)
-            offset += chunk.num_rows
-            number = self._next_part.get(event_date, 0)
-            self._next_part[event_date] = number + 1
-            key = part_relative_key(event_date, number)
-            body = parquet_bytes(chunk, self.row_group_rows)
-            self.sink(key, body)
-            self.parts.append(WrittenPart(key, event_date, chunk.num_rows, len(body)))
+        part = self._open.get(event_date)
+        if part is None:
+            number = self._next_number.get(event_date, 0)
+            self._next_number[event_date] = number + 1
+            stream = pa.BufferOutputStream()
+            writer = pq.ParquetWriter(stream, self.schema, compression="snappy", write_statistics=True)
+            part = self._open[event_date] = _OpenPart(number, stream, writer)
+        part.writer.write_table(table, row_group_size=self.row_group_rows)
+        part.rows += table.num_rows
+        if part.rows >= self.part_max_rows or part.stream.tell() >= self.part_max_bytes:
+            self._finish(event_date)
+        elif sum(p.stream.tell() for p in self._open.values()) > self.open_bytes:
+            for day in sorted(self._open, key=lambda d: self._open[d].stream.tell(), reverse=True):
+                self._finish(day)
+                if sum(p.stream.tell() for p in self._open.values()) <= self.open_bytes // 2:
+                    break
+
+    def _finish(self, event_date: str) -> None:
+        part = self._open.pop(event_date)
+        part.writer.close()
+        body = part.stream.getvalue().to_pybytes()
+        key = part_relative_key(event_date, part.number)
+        self.sink(key, body)
+        self.parts.append(WrittenPart(key, event_date, part.rows, len(body)))

@@ -41,11 +41,12 @@ def null_count(files: list[pq.ParquetFile], column: str) -> int:
 
 
 def duplicate_keys(
-    files: list[pq.ParquetFile], key_columns: tuple[str, ...], examples: int = 5
+    key_tables: list[pa.Table], key_columns: tuple[str, ...], examples: int = 5
 ) -> DuplicateKeys:
-    if not files:
+    """Key values occurring more than once across the key columns read back from every file."""
+    if not key_tables:
         return DuplicateKeys(0, [])
-    keys = pa.concat_tables([f.read(columns=list(key_columns)) for f in files])
+    keys = pa.concat_tables(key_tables)
     counts = keys.group_by(list(key_columns)).aggregate([([], "count_all")])
     repeated = counts.filter(pc.greater(counts["count_all"], 1))
     return DuplicateKeys(repeated.num_rows, repeated.slice(0, examples).to_pylist())

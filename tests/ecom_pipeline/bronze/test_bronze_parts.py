@@ -14,10 +14,13 @@ def _table(n: int, day: int) -> pa.Table:
 
 def test_parts_split_at_max_rows_and_are_numbered_per_event_date():
     written: dict[str, bytes] = {}
-    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, part_max_rows=4)
+    writer = PartWriter(
+        schema=_table(1, 1).schema, sink=written.__setitem__, part_max_rows=4, row_group_rows=2
+    )
     writer.add("2026-01-01", _table(3, 1))
-    writer.add("2026-01-02", _table(2, 2))
-    writer.add("2026-01-01", _table(3, 1))
+    writer.add("2026-01-02", _table(1, 2))
+    writer.add("2026-01-01", _table(3, 1))  # the first part is full (6 >= 4 rows): a second one starts
+    writer.add("2026-01-01", _table(1, 1))
     writer.flush_all()
     assert sorted(written) == [
         "event_date=2026-01-01/part-00000.parquet",
@@ -25,22 +28,31 @@ def test_parts_split_at_max_rows_and_are_numbered_per_event_date():
         "event_date=2026-01-02/part-00000.parquet",
     ]
     assert writer.rows_written == 8
-    first = pq.read_table(io.BytesIO(written["event_date=2026-01-01/part-00000.parquet"]))
-    assert first.num_rows == 4
-    assert (
-        pq.ParquetFile(io.BytesIO(written["event_date=2026-01-02/part-00000.parquet"]))
-        .metadata.row_group(0)
-        .column(0)
-        .compression
-        == "SNAPPY"
-    )
+    first = pq.ParquetFile(io.BytesIO(written["event_date=2026-01-01/part-00000.parquet"]))
+    assert first.metadata.num_rows == 6 and first.metadata.num_row_groups == 4  # row groups of at most 2 rows
+    assert first.metadata.row_group(0).column(0).compression == "SNAPPY"
+    assert pq.read_table(io.BytesIO(written["event_date=2026-01-01/part-00001.parquet"])).num_rows == 1
 
 
-def test_buffer_budget_forces_writes():
+def test_rows_of_one_date_accumulate_as_row_groups_of_one_file():
     written: dict[str, bytes] = {}
-    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, max_buffer_bytes=1)
+    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, row_group_rows=5)
+    for _ in range(4):
+        writer.add("2026-01-01", _table(5, 1))
+    assert not written  # still one open file
+    writer.flush_all()
+    (body,) = written.values()
+    assert pq.ParquetFile(io.BytesIO(body)).metadata.num_row_groups == 4
+
+
+def test_memory_budgets_force_row_groups_and_early_parts():
+    written: dict[str, bytes] = {}
+    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, buffer_bytes=1, open_bytes=1)
     writer.add("2026-01-01", _table(10, 1))
-    assert len(written) == 1  # written before flush_all
+    writer.add("2026-01-02", _table(10, 2))
+    assert len(written) == 2  # both finished before flush_all
+    writer.flush_all()
+    assert writer.rows_written == 20
 
 
 def test_event_dates_fall_back_to_cursor_then_partition_date():

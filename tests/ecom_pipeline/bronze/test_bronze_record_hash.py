@@ -9,7 +9,7 @@ def test_row_text_follows_postgres_record_out():
     assert pg_row_text(['say "hi"', "a\\b", "x,y", "(p)", "two words", "tab\there"]) == (
         '("say ""hi""","a\\\\b","x,y","(p)","two words","tab\there")'
     )
-    assert pg_row_text(["Zoë北京", "Zoë 北京"]) == "(Zoë北京,\"Zoë 北京\")"
+    assert pg_row_text(["Zoë北京", "Zoë 北京"]) == '(Zoë北京,"Zoë 北京")'
 
 
 def test_null_and_empty_string_hash_differently():
