@@ -96,16 +96,72 @@ def _plain_batch_writer(table_name: str, items: list[dict]) -> float:
     return time.perf_counter() - started
 
 
+def _sensor_bench(objects: int, vendors: int = 50) -> None:
+    """Tick cost of upload_sensor on a bucket that already holds `objects` uploads: first tick vs steady state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ecom_pipeline.uploads.sensor_cursor import UploadSensorCursor
+    from sensors.uploads import scan_uploads
+
+    bucket = f"bench-upload-sensor-{uuid.uuid4().hex[:8]}"
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    keys = [
+        f"uploads/VEND{v:03d}/VEND{v:03d}_{i:07d}.csv"
+        for i in range(objects // vendors)
+        for v in range(vendors)
+    ]
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b"h\n"), keys))
+        print(
+            f"sensor: {len(keys):,} objects in {vendors} vendor folders created in {time.perf_counter() - started:.0f} s"
+        )
+        config = ProductUploadsConfig(
+            uploads_bucket=bucket,
+            errors_queue_url="unused",
+            notifications_topic_arn="unused",
+            sensor_max_runs_per_tick=len(keys) + 1,
+        )
+        cursor = UploadSensorCursor()
+        for label in ("first tick (no cursor)", "steady tick (1 new key)", "steady tick (nothing new)"):
+            if label.startswith("steady tick (1"):
+                s3.put_object(Bucket=bucket, Key="uploads/VEND007/zzz_new.csv", Body=b"h\n")
+            started = time.perf_counter()
+            scan = scan_uploads(s3, config, cursor, datetime.now(UTC), lambda obj: True)
+            print(
+                f"  {label:<26} {time.perf_counter() - started:7.2f} s  {scan.list_calls:5d} list calls  "
+                f"{scan.keys_listed:7,d} keys listed  {len(scan.objects):7,d} uploads found"
+            )
+    finally:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            objects_on_page = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if objects_on_page:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects_on_page, "Quiet": True})
+        s3.delete_bucket(Bucket=bucket)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.uploads", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="CSV data rows (default 100,000)")
     parser.add_argument("--bad-share", type=float, default=0.01, help="share of rows with a defect")
     parser.add_argument("--writer-threads", type=int, default=4, help="concurrent BatchWriteItem calls")
+    parser.add_argument(
+        "--sensor-objects",
+        type=int,
+        default=0,
+        help="also time upload_sensor ticks on a bucket with N uploads",
+    )
     args = parser.parse_args(argv)
     for name in ("AWS_ENDPOINT_URL", "ECOM_SOURCE_DSN", "RDS_SECRET_NAME"):
         if name not in os.environ:
             print(f"{name} is not set: source .local/stack.env (make bench-uploads does)", file=sys.stderr)
             return 2
+    if args.sensor_objects:
+        _sensor_bench(args.sensor_objects)
+    if not args.rows:
+        return 0
 
     suffix = uuid.uuid4().hex[:8]
     dsn = os.environ["ECOM_SOURCE_DSN"]
