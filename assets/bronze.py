@@ -13,7 +13,6 @@ to one upstream partition. The default for mismatched partitionings would fan ea
 every upload partition (thousands x hundreds of edges), which makes staleness and the partition views slow.
 """
 
-import warnings
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
@@ -234,17 +233,4 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
     return _api_asset
 
 
-def _lake_resource_wired() -> bool:
-    """Transitional: until build_resources() provides `bronze_lake`, exposing the assets would break the
-    Definitions every teammate loads. Remove once the key is wired."""
-    from resources import build_resources
-
-    wired = "bronze_lake" in build_resources()
-    if not wired:
-        warnings.warn("bronze assets disabled: build_resources() has no 'bronze_lake' key", stacklevel=1)
-    return wired
-
-
-bronze_assets: list[AssetsDefinition] = (
-    [build_bronze_asset(entity) for entity in BRONZE_ENTITIES] if _lake_resource_wired() else []
-)
+bronze_assets: list[AssetsDefinition] = [build_bronze_asset(entity) for entity in BRONZE_ENTITIES]
