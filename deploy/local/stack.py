@@ -155,6 +155,12 @@ def _stop_leftover_lambda_workers(config: StackConfig) -> int:
     return stopped
 
 
+def _live_lambda_workers(config: StackConfig) -> int:
+    worker_dir = config.run_dir / "lambda-workers"
+    pids = [int(path.stem) for path in worker_dir.glob("*.pid")] if worker_dir.is_dir() else []
+    return sum(1 for pid in pids if is_alive(pid) and "lambda_subprocess_runtime" in read_cmdline(pid))
+
+
 def status(config: StackConfig) -> list[tuple[str, str, int, str]]:
     rows = []
     for name, process in reversed(_services(config)):
@@ -177,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             for name, state, port, log in status(config):
                 print(f"{name:<17} {state:<26} 127.0.0.1:{port:<6} {log}")
+            print(
+                f"{'lambda workers':<17} {_live_lambda_workers(config)} running        {config.lambda_logs_dir}/"
+            )
             return 0
         with stack_lock(config):
             states = up(config) if args.command == "up" else down(config)
