@@ -10,7 +10,7 @@ indexes) in a throwaway schema, files in a throwaway bucket:
 - plain per file: what a minimal script does for the same I/O: S3 GET, json.loads, COPY, commit, per file;
 - import core: the asset's building blocks without Dagster: GET, validate, COPY with the ledger row in one
   transaction, the check queries;
-- asset: one in-process Dagster run per file (`materialize`, ephemeral instance), as the sensor launches them.
+- asset: `metric_import_job` run in process once per file (ephemeral instance), as the sensor launches them.
 
 Prints wall time, records/s and the ratio to the plain COPY for each phase, and the process's peak RSS.
 """
@@ -31,10 +31,11 @@ from pathlib import Path
 
 import boto3
 import psycopg2
-from dagster import DagsterInstance, materialize
+from dagster import DagsterInstance, Definitions
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
+from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS, copy_text
 from ecom_pipeline.metric_imports.validation import parse_metric_file
 from ecom_pipeline.partitions import metric_import_file_partitions
@@ -186,18 +187,22 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
 
 
 def through_asset(config: MetricImportsConfig, keys: list[str]) -> Callable[[], None]:
+    """`metric_import_job` built once (as in the code location) and run once per file, in process."""
     logging.getLogger("dagster").setLevel(logging.WARNING)  # per-event DEBUG lines would be timed too
     instance = DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
-    resources = build_resources() | {"metric_imports": config}
+    defs = Definitions(
+        assets=[imported_metrics],
+        jobs=[metric_import_job],
+        resources=build_resources() | {"metric_imports": config},
+    )
+    job = defs.get_job_def(metric_import_job.name)
 
     def run() -> None:
         for key in keys:
-            result = materialize(
-                [imported_metrics],
-                partition_key=key,
-                resources=resources,
+            result = job.execute_in_process(
                 instance=instance,
+                partition_key=key,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
