@@ -64,6 +64,7 @@ def error_report_key(upload: UploadKey, upload_id: str) -> str:
     stem = posixpath.splitext(upload.file_name)[0]
     return f"{upload.vendor_prefix}{ERROR_REPORTS_FOLDER}/{stem}.{upload_id}.errors.csv"
 
+
 # Run tags with which upload_sensor names the exact object version a run processes.
 UPLOAD_KEY_TAG = "ecom/upload_key"
 UPLOAD_ETAG_TAG = "ecom/upload_etag"
