@@ -7,6 +7,7 @@ import psycopg2
 import pytest
 from dagster import (
     DagsterInstance,
+    DagsterRunStatus,
     Definitions,
     build_schedule_context,
     build_sensor_context,
@@ -158,3 +159,19 @@ def test_schedule_leaves_fresh_files_to_the_sensor(import_env: ImportEnv, daemon
 
     assert not sweep.run_requests
     assert "1 younger than 15 min are left to import_sensor" in sweep.skip_message
+
+
+def test_schedule_skips_a_file_whose_run_is_in_flight(
+    import_env: ImportEnv, daemon_instance: DagsterInstance
+):
+    import_env.put("imports/running.json", metric_records(2))
+    import_env.put("imports/waiting.json", metric_records(2))
+    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+    daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, ["imports/running.json"])
+    daemon_instance.create_run_for_job(
+        job, status=DagsterRunStatus.STARTED, tags={"dagster/partition": "imports/running.json"}
+    )
+
+    sweep = _sweep(import_env, daemon_instance, datetime.now(UTC) + timedelta(hours=1))
+
+    assert [r.partition_key for r in sweep.run_requests] == ["imports/waiting.json"]
