@@ -196,7 +196,7 @@ def through_asset(config: MetricImportsConfig, keys: list[str]) -> Callable[[], 
         jobs=[metric_import_job],
         resources=build_resources() | {"metric_imports": config},
     )
-    job = defs.get_job_def(metric_import_job.name)
+    job = defs.resolve_job_def(metric_import_job.name)
 
     def run() -> None:
         for key in keys:
