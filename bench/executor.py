@@ -139,7 +139,11 @@ def prepare_bench_function() -> None:
 
 
 def lambda_peak_rss_mb() -> str:
-    """'Max Memory Used' from the function's REPORT log lines, as Lambda reports it."""
+    """'Max Memory Used' from the function's REPORT log lines, as Lambda reports it.
+
+    Locally that figure is ru_maxrss, which Linux carries over from the forking moto server across exec, so it
+    can read as the server's size (see docs/notes-for-stack.md); the smallest report is the honest floor.
+    """
     import boto3
 
     try:
@@ -153,7 +157,7 @@ def lambda_peak_rss_mb() -> str:
         for e in events
         if (m := e["message"].rpartition("Max Memory Used: ")[2].split(" ")[0]).isdigit()
     ]
-    return str(max(used)) if used else "n/a"
+    return f"{min(used)}-{max(used)}" if used else "n/a"
 
 
 def pct(values: list[float], q: float) -> float:
