@@ -13,7 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from source_sandbox import Sandbox, source_sandbox_fixture  # noqa: F401 (fixture)
+from tests.deploy.local.sources.source_sandbox import Sandbox, source_sandbox_fixture  # noqa: F401 (fixture)
 
 from deploy.local.source_api import serve_in_thread
 

@@ -3,7 +3,7 @@
 import psycopg2
 import pytest
 from psycopg2 import sql
-from source_sandbox import Sandbox, empty_schema_fixture, source_sandbox_fixture  # noqa: F401 (fixtures)
+from tests.deploy.local.sources.source_sandbox import Sandbox, empty_schema_fixture, source_sandbox_fixture  # noqa: F401 (fixtures)
 
 from deploy.local.sources import (
     SOURCE_TABLES,
