@@ -19,6 +19,7 @@ from dagster import (
     RunsFilter,
     build_schedule_context,
     build_sensor_context,
+    partition_loading_context,
 )
 
 RUN_KEY_TAG = "dagster/run_key"
@@ -72,15 +73,20 @@ class DemoContext:
 
     def evaluate_sensor(self, name: str) -> list[RunRequest]:
         """One sensor tick: keeps the cursor between calls and applies dynamic-partition requests."""
-        sensor_def = self.defs.get_sensor_def(name)
-        context = build_sensor_context(
-            instance=self.instance,
-            cursor=self._cursors.get(name),
-            sensor_name=name,
-            definitions=self.defs,
-            resources=self.defs.resources,
-        )
-        data = sensor_def.evaluate_tick(context)
+        sensor_def = self.defs.get_repository_def().get_sensor_def(name)
+        # Sensors take resources (so the context must be entered) and request dynamic partitions
+        # (so partition keys resolve against the instance).
+        with (
+            build_sensor_context(
+                instance=self.instance,
+                cursor=self._cursors.get(name),
+                sensor_name=name,
+                definitions=self.defs,
+                resources=self.defs.resources,
+            ) as context,
+            partition_loading_context(dynamic_partitions_store=self.instance),
+        ):
+            data = sensor_def.evaluate_tick(context)
         for request in data.dynamic_partitions_requests or []:
             if isinstance(request, AddDynamicPartitionsRequest):
                 self.instance.add_dynamic_partitions(
@@ -95,14 +101,17 @@ class DemoContext:
         return requests
 
     def evaluate_schedule(self, name: str, scheduled_time: datetime) -> list[RunRequest]:
-        schedule_def = self.defs.get_schedule_def(name)
-        context = build_schedule_context(
-            instance=self.instance,
-            scheduled_execution_time=scheduled_time,
-            resources=self.defs.resources,
-            repository_def=self.defs.get_repository_def(),
-        )
-        data = schedule_def.evaluate_tick(context)
+        repository = self.defs.get_repository_def()
+        with (
+            build_schedule_context(
+                instance=self.instance,
+                scheduled_execution_time=scheduled_time,
+                resources=self.defs.resources,
+                repository_def=repository,
+            ) as context,
+            partition_loading_context(dynamic_partitions_store=self.instance),
+        ):
+            data = repository.get_schedule_def(name).evaluate_tick(context)
         requests = list(data.run_requests or [])
         self.log(f"schedule {name} at {scheduled_time.isoformat()}: {len(requests)} run request(s)")
         return requests
