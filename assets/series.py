@@ -137,6 +137,7 @@ def energy_series(
     except ConfigurationError as exc:
         raise Failure(description=str(exc), allow_retries=False) from exc
 
+    checked = time.perf_counter()
     client = s3.get_client()
     try:
         listed = list_partition_files(client, config.bucket, prefix)
@@ -159,6 +160,7 @@ def energy_series(
     # Whole batches per chunk, so chunking does not add partial batches.
     chunk_rows = max(config.batch_size, config.conversion_chunk_rows // config.batch_size * config.batch_size)
     conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows)
+    prepared_at = time.perf_counter()
     try:
         report = write_stream(
             conversion,
@@ -181,7 +183,8 @@ def energy_series(
     if report.rejected_count:
         dropped[REJECTED_BY_SERVER] = report.rejected_count
     timestamps = conversion.timestamps_ns
-    elapsed = time.perf_counter() - started
+    finished = time.perf_counter()
+    elapsed = finished - started
     conversion_rate = valid_points / input_rows if input_rows else 1.0
 
     _metrics(
@@ -219,6 +222,9 @@ def energy_series(
         "dataset_type": dataset,
         "measurement": spec.measurement,
         "processing_time_seconds": round(elapsed, 3),
+        "seconds_health_check": round(checked - started, 3),
+        "seconds_read_and_validate": round(prepared_at - checked, 3),
+        "seconds_convert_and_write": round(finished - prepared_at, 3),
         "input_rows": input_rows,
         "output_points": valid_points,
         "conversion_rate": round(conversion_rate, 6),
