@@ -20,6 +20,7 @@ install: $(STAMP)
 
 stack-up: install
 	$(PY) -m deploy.local.stack up
+	$(WITH_STACK) $(PY) -m deploy.local.lambda_functions
 
 stack-down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.local.stack down; else echo "no venv, nothing to stop"; fi
@@ -46,6 +47,9 @@ dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
+
+bench-executor: stack-up
+	$(WITH_STACK) $(PY) -m bench.executor
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \
