@@ -35,6 +35,14 @@ def test_each_dataset_is_written_and_read_back(series_env: SeriesEnv, dataset: s
     assert metadata["points_written"] == metadata["input_rows"] == metadata["output_points"] == 240
     assert metadata["dataset_type"] == dataset and metadata["batches_processed"] == 1
     assert metadata["influxdb_health"] == "healthy" and metadata["conversion_rate"] == 1.0
+    assert series_env.metric_names(DatasetType=dataset) == {
+        "PointsWritten",
+        "BatchesProcessed",
+        "ProcessingTime",
+        "ConversionRate",
+        "SuccessRate",
+        "FailedBatches",
+    }
     checks = checks_of(result)
     assert all(check.passed for check in checks.values()), checks
     assert checks["points_written_match_server"].metadata["points_on_server"].value == 240
@@ -119,6 +127,7 @@ def test_server_down_fails_as_unavailable_after_retries(series_env: SeriesEnv):
     assert retries_of(result) == 2
     message = failure_message(result)
     assert "Exceeded max_retries of 2" in message and "unavailable (503): InfluxDB unhealthy" in message
+    assert "ProcessingErrors" in series_env.metric_names(ErrorType="ServiceUnavailable")
 
 
 def test_one_point_the_server_rejects_does_not_sink_its_batch(series_env: SeriesEnv):

@@ -48,9 +48,25 @@ class SeriesEnv:
 
     def config(self, **overrides) -> EnergySeriesConfig:
         settings = dict(
-            bucket=self.s3_bucket, retry_backoff_seconds=0.01, step_retries=1, step_retry_wait_seconds=0
+            bucket=self.s3_bucket,
+            retry_backoff_seconds=0.01,
+            step_retries=1,
+            step_retry_wait_seconds=0,
+            metrics_namespace=self.metrics_namespace,
         )
         return EnergySeriesConfig(**(settings | overrides))
+
+    @property
+    def metrics_namespace(self) -> str:
+        """A CloudWatch namespace of this test's own (the seed's is ONS/InfluxDB)."""
+        return f"ONS/InfluxDB/{self.influx_bucket}"
+
+    def metric_names(self, **dimensions: str) -> set[str]:
+        """Metric names sent to this test's namespace (with these dimension values, if given)."""
+        paginator = boto3.client("cloudwatch").get_paginator("list_metrics")
+        wanted = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+        pages = paginator.paginate(Namespace=self.metrics_namespace, Dimensions=wanted)
+        return {metric["MetricName"] for page in pages for metric in page["Metrics"]}
 
     def influxdb(self, **overrides) -> InfluxDBResource:
         settings = dict(
