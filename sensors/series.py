@@ -23,6 +23,7 @@ from dagster import (
 )
 from dagster_aws.s3 import S3Resource
 
+from ecom_pipeline.constants import PARTITIONS_START_DATE
 from ecom_pipeline.jobs import energy_series_job
 from ecom_pipeline.partitions import energy_series_partitions
 from ecom_pipeline.series.events import parse_event
@@ -52,6 +53,10 @@ def partition_exists(request: PartitionRequest) -> bool:
     return days.has_partition_key(request.day.isoformat())
 
 
+def before_first_partition(request: PartitionRequest) -> bool:
+    return request.day.isoformat() < PARTITIONS_START_DATE
+
+
 def to_run_request(request: PartitionRequest, trigger: str) -> RunRequest:
     return RunRequest(
         run_key=request.run_key,
@@ -79,10 +84,15 @@ def series_sensor(
     requests, skipped = partition_requests(config.bucket, fresh)
     for item in skipped:
         context.log.warning(f"ignored s3://{config.bucket}/{item.key}: {item.reason}")
-    waiting = [request for request in requests if not partition_exists(request)]
+    too_old = [request for request in requests if before_first_partition(request)]
+    for request in too_old:
+        context.log.warning(
+            f"ignored {request.dataset} {request.day}: before the first partition {PARTITIONS_START_DATE}"
+        )
+    waiting = [r for r in requests if r not in too_old and not partition_exists(r)]
     for request in waiting:
         context.log.info(f"{request.dataset} {request.day}: partition not complete yet, waiting")
-    ready = [request for request in requests if request not in waiting]
+    ready = [request for request in requests if request not in waiting and request not in too_old]
     cursor = cursor.with_pending(version for request in waiting for version in request.versions)
     return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.serialize())
 

@@ -75,6 +75,16 @@ def test_todays_file_waits_until_its_partition_exists(bucket):
     assert not isinstance(again, SkipReason) and again.run_requests == []
 
 
+def test_files_before_the_first_partition_are_ignored_for_good(bucket):
+    old_day = date(2025, 12, 31)
+    put(bucket, energy_key("generation", old_day), energy_parquet("generation", old_day, 5))
+
+    result, _ = tick(bucket, None)
+
+    assert result.run_requests == [] and '"pending": []' in result.cursor
+    assert isinstance(tick(bucket, result.cursor)[0], SkipReason)
+
+
 def test_replayed_events_get_the_sensors_run_key(bucket):
     key = "processed/dataset=generation/date=2026-03-01/part 00000.parquet"  # a space, URL-encoded by S3
     put(bucket, key, energy_parquet("generation", DAY, 10))
