@@ -21,6 +21,7 @@ class EntitySpec:
     source: SourceSystem
     primary_key: tuple[str, ...]
     cursor_column: str = "updated_at"
+    # The business date that picks the `event_date=` folder; None (or a NULL value) uses the cursor's date.
     event_date_column: str | None = None
     # RDS: the table in the source database. API: the endpoint name given to the source API resource.
     schema: str = "public"
@@ -51,15 +52,11 @@ class EntitySpec:
 
 
 BRONZE_ENTITIES: tuple[EntitySpec, ...] = (
-    EntitySpec("customers", "rds", ("customer_id",), event_date_column="created_at"),
-    EntitySpec("vendors", "rds", ("vendor_id",), event_date_column="created_at"),
-    EntitySpec(
-        "products",
-        "rds",
-        ("product_id",),
-        event_date_column="created_at",
-        written_by=("validated_products",),
-    ),
+    # Dimensions have no business date of their own: their event date is the change date (the cursor's day),
+    # so a day's changes land in one folder instead of one folder per signup day.
+    EntitySpec("customers", "rds", ("customer_id",)),
+    EntitySpec("vendors", "rds", ("vendor_id",)),
+    EntitySpec("products", "rds", ("product_id",), written_by=("validated_products",)),
     EntitySpec("orders", "rds", ("order_id",), event_date_column="placed_at"),
     EntitySpec("order_items", "rds", ("order_item_id",), event_date_column="created_at"),
     EntitySpec(
