@@ -48,6 +48,9 @@ dev: seed
 
 bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
 
+bench-series: stack-up
+	$(WITH_STACK) $(PY) -m bench.series
+
 bench-executor: stack-up
 	$(WITH_STACK) $(PY) -m bench.executor
 

@@ -1,5 +1,6 @@
 """InfluxDB 2.x write API through influxdb-client (production: InfluxDB 2.x / Timestream for InfluxDB)."""
 
+import atexit
 import threading
 import time
 from typing import Any
@@ -17,6 +18,15 @@ from resources.secrets import SecretsManagerResource
 
 _clients: dict[tuple[str, str, str, int], InfluxDBClient] = {}
 _clients_lock = threading.Lock()
+
+
+@atexit.register
+def _close_clients() -> None:
+    # Closing before interpreter shutdown stops influxdb-client's finalizers from failing noisily.
+    with _clients_lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
 
 
 class InfluxDBResource(ConfigurableResource):
