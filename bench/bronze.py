@@ -150,6 +150,11 @@ def main() -> None:
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     parser.add_argument("--unique", help=argparse.SUPPRESS)
     parser.add_argument("--keep-table", action="store_true", help="leave the generated schema in place")
+    parser.add_argument(
+        "--skip-plain",
+        action="store_true",
+        help="bronze path only (memory check at sizes the plain path cannot hold)",
+    )
     args = parser.parse_args()
     if args.phase == "plain":
         print(json.dumps(run_plain(args.schema, args.unique)))
@@ -170,7 +175,7 @@ def main() -> None:
     loaded = generate_orders_table(dsn, args.rows, schema=schema)
     print(f"generated {loaded:,} orders in {schema} in {time.perf_counter() - started:.1f}s", flush=True)
     try:
-        plain = _child("plain", args, schema, unique)
+        plain = None if args.skip_plain else _child("plain", args, schema, unique)
         bronze = _child("bronze", args, schema, unique)
     finally:
         if not args.keep_table:

@@ -1,7 +1,7 @@
 """Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 adapter the bronze assets write through."""
 
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import pyarrow as pa
@@ -16,6 +16,8 @@ from resources.errors import ConfigurationError
 
 _DELETE_BATCH = 1000
 _PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
+_UPLOADS_IN_FLIGHT = 2
+_UPLOADER = ThreadPoolExecutor(_UPLOADS_IN_FLIGHT, thread_name_prefix="bronze-upload")
 
 
 class S3LakeStore:
@@ -25,6 +27,7 @@ class S3LakeStore:
         self._client = client
         self.bucket = bucket
         self.staging_bucket = staging_bucket
+        self._uploads: list[Future] = []
         self._fs = arrow_fs
 
     def _check(self, exc: ClientError, key: str, bucket: str | None = None) -> None:
@@ -45,9 +48,27 @@ class S3LakeStore:
         self._put(self.bucket, key, body)
 
     def put_staged(self, key: str, body: bytes) -> None:
-        self._put(self.staging_bucket, key, body)
+        """Uploads in the background so the next part is built meanwhile; at most one upload waits, which
+        bounds the memory held by parts in flight. Errors surface here, in `promote` or `delete_staged`."""
+        while len([f for f in self._uploads if not f.done()]) >= _UPLOADS_IN_FLIGHT:
+            wait(self._uploads, return_when=FIRST_COMPLETED)
+        self._raise_failed_upload()
+        self._uploads.append(_UPLOADER.submit(self._put, self.staging_bucket, key, body))
+
+    def _raise_failed_upload(self, wait_all: bool = False) -> None:
+        if wait_all:
+            wait(self._uploads)
+        for future in self._uploads:
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+        self._uploads = [f for f in self._uploads if not f.done()]
+
+    def wait_staged(self) -> None:
+        self._raise_failed_upload(wait_all=True)
 
     def promote(self, pairs: list[tuple[str, str]]) -> None:
+        self.wait_staged()
+
         def copy(pair: tuple[str, str]) -> None:
             staged_key, key = pair
             self._client.copy_object(
@@ -58,6 +79,8 @@ class S3LakeStore:
             list(pool.map(copy, pairs))
 
     def delete_staged(self, keys: list[str]) -> None:
+        wait(self._uploads)  # an upload finishing after the delete would leave an orphan
+        self._uploads = []
         self._delete(self.staging_bucket, keys)
 
     def get(self, key: str) -> bytes | None:

@@ -41,7 +41,11 @@ class LakeStore(Protocol):
     def get(self, key: str) -> bytes | None: ...
     def list_keys(self, prefix: str) -> list[str]: ...
     def delete(self, keys: list[str]) -> None: ...
-    def put_staged(self, key: str, body: bytes) -> None: ...
+    def put_staged(self, key: str, body: bytes) -> None:
+        """May return before the object is written; `wait_staged` waits and raises a failed write."""
+
+    def wait_staged(self) -> None: ...
+
     def promote(self, pairs: list[tuple[str, str]]) -> None:
         """Copy each (staged key, final key); returns when every copy succeeded."""
 
@@ -154,11 +158,15 @@ def ingest_partition(
             writer = _writer(schema, stage, layout)
         if writer is not None:
             writer.flush_all()
+        store.wait_staged()
     except BaseException:
         close = getattr(extraction.batches, "close", None)
         if close is not None:
             close()  # stops a COPY still streaming
-        store.delete_staged([staged_prefix + key for key in staged])
+        try:
+            store.delete_staged([staged_prefix + key for key in staged])
+        except Exception as cleanup:  # the original error matters more; staging expires by lifecycle
+            log(f"{label}: staged parts under {staged_prefix} not deleted: {cleanup}")
         raise
     log(f"{label}: Extracted {rows_extracted} records")
 
