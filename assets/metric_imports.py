@@ -93,14 +93,13 @@ def imported_metrics(
         parsed = parse_metric_file(key, payload or b"", config.max_file_bytes)
     except MetricFileRejected as rejected:
         _reject(context, config, rds, tables, dead_letters, cloudwatch, file, rejected)
+    rows_text = copy_text(parsed.records, key)
     parse_seconds = time.perf_counter() - started
 
     def write() -> ImportOutcome:
         return _in_transaction(
             rds,
-            lambda conn: import_file_rows(
-                conn, tables, file, copy_text(parsed.records, key), len(parsed.records), context.run_id
-            ),
+            lambda conn: import_file_rows(conn, tables, file, rows_text, len(parsed.records), context.run_id),
         )
 
     try:
@@ -257,7 +256,7 @@ def _metadata(
         "rows_imported": outcome.rows_imported,
         "rows_replaced": outcome.rows_replaced,
         "db_attempts": attempts,
-        "parse_seconds": round(parse_seconds, 4),
+        "read_and_validate_seconds": round(parse_seconds, 4),
         "duration_seconds": round(duration, 4),
         "rows_per_second": round(outcome.rows_imported / duration, 1) if duration > 0 else 0.0,
         "table": tables.describe_metrics(),

@@ -168,20 +168,17 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
     tables = ImportTables(config.db_schema)
 
     def run() -> None:
+        conn = psycopg2.connect(dsn)  # reused across files, as RdsPostgresResource.transaction() does
         for key in keys:
             response = s3.get_object(Bucket=config.bucket, Key=key)
             file = FileVersion(config.bucket, key, response["ETag"].strip('"'), response["ContentLength"])
             parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
-            conn = psycopg2.connect(dsn)
-            try:
-                import_file_rows(
-                    conn, tables, file, copy_text(parsed.records, key), len(parsed.records), "bench"
-                )
-                conn.commit()
-                file_row_stats(conn, tables, key)
-                conn.commit()
-            finally:
-                conn.close()
+            rows_text = copy_text(parsed.records, key)
+            import_file_rows(conn, tables, file, rows_text, len(parsed.records), "bench")
+            conn.commit()
+            file_row_stats(conn, tables, key)
+            conn.commit()
+        conn.close()
 
     return run
 
