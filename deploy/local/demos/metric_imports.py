@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.metric_files import demo_metric_files
 from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag, quarantine_key
+from ecom_pipeline.partitions import metric_import_file_partitions
 
 SENSOR = "import_sensor"
 SCHEDULE = "metric_import_schedule"
@@ -81,6 +82,9 @@ def run(ctx: DemoContext) -> DemoSummary:
     for key, body in files.items():
         ctx.log(f"  s3://{bucket}/{key} ({len(body)} bytes)")
 
+    # The sensor adds these partitions itself; registering them first keeps the demo independent of whether
+    # DemoContext resolves a tick's not-yet-added partitions (it needs the instance_ref for that).
+    ctx.instance.add_dynamic_partitions(metric_import_file_partitions.name, sorted(files))
     requests = {r.partition_key: r for r in ctx.evaluate_sensor(SENSOR) if r.partition_key in files}
     for key in files:
         request = requests.get(key)
