@@ -64,6 +64,11 @@ class DemoError(RuntimeError):
     """A demo saw an outcome it did not expect."""
 
 
+def _with_job(request: RunRequest, job_name: str) -> RunRequest:
+    """A single-target sensor's requests leave the job implicit; the demo launches them explicitly."""
+    return request if request.job_name else request.with_replaced_attrs(job_name=job_name)
+
+
 @dataclass
 class DemoContext:
     instance: DagsterInstance
@@ -74,18 +79,15 @@ class DemoContext:
     def evaluate_sensor(self, name: str) -> list[RunRequest]:
         """One sensor tick: keeps the cursor between calls and applies dynamic-partition requests."""
         sensor_def = self.defs.get_repository_def().get_sensor_def(name)
-        # Sensors take resources (so the context must be entered) and request dynamic partitions
-        # (so partition keys resolve against the instance).
-        with (
-            build_sensor_context(
-                instance=self.instance,
-                cursor=self._cursors.get(name),
-                sensor_name=name,
-                definitions=self.defs,
-                resources=self.defs.resources,
-            ) as context,
-            partition_loading_context(dynamic_partitions_store=self.instance),
-        ):
+        # Sensors take resources, so the context must be entered. Built from an instance ref, the context
+        # resolves partition keys the same tick adds (dynamic partitions), as the daemon's does.
+        with build_sensor_context(
+            instance_ref=self.instance.get_ref(),
+            cursor=self._cursors.get(name),
+            sensor_name=name,
+            definitions=self.defs,
+            resources=self.defs.resources,
+        ) as context:
             data = sensor_def.evaluate_tick(context)
         for request in data.dynamic_partitions_requests or []:
             if isinstance(request, AddDynamicPartitionsRequest):
@@ -93,7 +95,7 @@ class DemoContext:
                     request.partitions_def_name, list(request.partition_keys)
                 )
         self._cursors[name] = data.cursor
-        requests = list(data.run_requests or [])
+        requests = [_with_job(r, sensor_def.job_name) for r in data.run_requests or []]
         self.log(
             f"sensor {name}: {len(requests)} run request(s)"
             + (f" ({data.skip_message})" if data.skip_message else "")
@@ -111,8 +113,9 @@ class DemoContext:
             ) as context,
             partition_loading_context(dynamic_partitions_store=self.instance),
         ):
-            data = repository.get_schedule_def(name).evaluate_tick(context)
-        requests = list(data.run_requests or [])
+            schedule_def = repository.get_schedule_def(name)
+            data = schedule_def.evaluate_tick(context)
+        requests = [_with_job(r, schedule_def.job_name) for r in data.run_requests or []]
         self.log(f"schedule {name} at {scheduled_time.isoformat()}: {len(requests)} run request(s)")
         return requests
 
