@@ -4,7 +4,6 @@ import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
@@ -135,10 +134,6 @@ class S3LakeStore:
             return list(
                 pool.map(lambda key: pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}")), keys)
             )
-
-    def read_columns(self, files: list[pq.ParquetFile], columns: list[str]) -> list[pa.Table]:
-        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
-            return list(pool.map(lambda parquet_file: parquet_file.read(columns=columns), files))
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"

@@ -102,6 +102,7 @@ class IngestionResult:
     outside_window: int
     seconds: float
     preview: pa.Table | None
+    key_tables: list[pa.Table]  # primary-key columns of every row written
 
 
 def read_manifest(store: LakeStore, prefix: str) -> PartitionManifest | None:
@@ -139,6 +140,7 @@ def ingest_partition(
     writer: PartWriter | None = None
     schema = extraction.schema
     rows_extracted = 0
+    key_tables: list[pa.Table] = []
     preview: pa.Table | None = None
     try:
         for batch in extraction.batches:
@@ -146,8 +148,15 @@ def ingest_partition(
             if writer is None:
                 schema = schema or table.schema
                 check_no_reserved_columns(schema.names, f"entity {entity.name}")
+                missing = [c for c in entity.primary_key if c not in schema.names]
+                if missing:
+                    raise ValueError(
+                        f"entity {entity.name}: primary key column(s) {missing} not in the records"
+                    )
                 writer = _writer(schema, stage, layout)
             rows_extracted += table.num_rows
+            # Only the key columns are kept (for the uniqueness check): a few bytes per row.
+            key_tables.append(table.select(list(entity.primary_key)))
             dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
             enriched = with_metadata(table, batch.record_hashes, stamp)
             if preview is None or preview.num_rows < 5:
@@ -217,6 +226,7 @@ def ingest_partition(
         outside_window=extraction.outside_window,
         seconds=time.monotonic() - started,
         preview=preview,
+        key_tables=key_tables,
     )
 
 

@@ -83,6 +83,11 @@ def test_first_run_takes_everything_then_windows_split_exactly_at_midnight(bronz
     assert ids(sandbox.read(entity)) == [1, 2, 3, 4, 5]  # every row exactly once
     assert sandbox.checkpoint(entity).last_sync_timestamp == ts("2026-06-12T00:00:00")
 
+    quiet_day = sandbox.run([entity], "2026-06-12")  # no changes: an empty partition, still checked
+    assert quiet_day.success and materialization_metadata(quiet_day, entity)["files"] == 0
+    assert all(check_outcomes(quiet_day).values())
+    assert sandbox.checkpoint(entity).last_sync_timestamp == ts("2026-06-13T00:00:00")
+
 
 def test_skipped_day_is_caught_up_and_a_rerun_rewrites_the_same_rows(bronze_sandbox):
     sandbox = bronze_sandbox

@@ -79,3 +79,15 @@ def test_entity_list_is_valid_and_names_are_checked():
     assert {e.name for e in BRONZE_ENTITIES} >= {"customers", "orders", "payments", "shipments", "metrics"}
     with pytest.raises(ValueError, match="must match"):
         EntitySpec("Bad-Name", "rds", ("id",))
+
+
+def test_duplicate_keys_are_counted_across_batches_for_single_and_composite_keys():
+    from ecom_pipeline.bronze.quality import duplicate_keys
+
+    single = [pa.table({"id": [1, 2]}), pa.table({"id": [2, 3]})]
+    assert duplicate_keys(single, ("id",)).duplicated_keys == 1
+    assert duplicate_keys([pa.table({"id": [1, 2, 3]})], ("id",)).duplicated_keys == 0
+    composite = [pa.table({"a": [1, 1], "b": ["x", "y"]}), pa.table({"a": [1], "b": ["x"]})]
+    result = duplicate_keys(composite, ("a", "b"))
+    assert result.duplicated_keys == 1 and result.examples == [{"a": 1, "b": "x", "count_all": 2}]
+    assert duplicate_keys([], ("id",)).duplicated_keys == 0
