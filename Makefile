@@ -48,6 +48,9 @@ dev: seed
 
 bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
 
+bench-uploads: stack-up
+	$(WITH_STACK) $(PY) -m bench.uploads --rows 100000
+
 bench-imports: seed
 	$(WITH_STACK) $(PY) -m bench.imports --files 200 --records 5000
 
