@@ -33,6 +33,8 @@ from ecom_pipeline.bronze.parts import PartWriter
 from ecom_pipeline.bronze.schema_drift import schema_signature
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
+_KEY_TABLES_BEFORE_COMPACTION = 16
+
 
 class LakeStore(Protocol):
     """The lake bucket, plus the staging area new parts wait in (may be another bucket)."""
@@ -155,8 +157,11 @@ def ingest_partition(
                     )
                 writer = _writer(schema, stage, layout)
             rows_extracted += table.num_rows
-            # Only the key columns are kept (for the uniqueness check): a few bytes per row.
+            # Only the key columns are kept (for the uniqueness check), compacted now and then: a slice of each
+            # batch would pin that batch's memory pages long after the batch itself is gone.
             key_tables.append(table.select(list(entity.primary_key)))
+            if len(key_tables) >= _KEY_TABLES_BEFORE_COMPACTION:
+                key_tables = [pa.concat_tables(key_tables).combine_chunks()]
             dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
             enriched = with_metadata(table, batch.record_hashes, stamp)
             if preview is None or preview.num_rows < 5:
