@@ -238,9 +238,22 @@ def wait_until(
         except Exception:  # noqa: BLE001 - not ready yet; the timeout message points at the log
             pass
         if alive is not None and not alive():
-            raise StackError(f"{service} exited while starting (port {port}); see its log: {log_file}")
+            raise StackError(
+                f"{service} exited while starting (port {port}); see its log: {log_file}{_log_tail(log_file)}"
+            )
         time.sleep(0.2)
-    raise StackError(f"{service} not ready on 127.0.0.1:{port} after {timeout:.0f}s; see its log: {log_file}")
+    raise StackError(
+        f"{service} not ready on 127.0.0.1:{port} after {timeout:.0f}s; see its log: {log_file}{_log_tail(log_file)}"
+    )
+
+
+def _log_tail(log_file: Path, lines: int = 5) -> str:
+    """The last lines of a service log, so a failed start explains itself in CI output."""
+    try:
+        tail = log_file.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "".join(f"\n  | {line[:300]}" for line in tail)
 
 
 def wait_port_free(port: int, service: str, timeout: float = 20.0) -> None:
