@@ -115,6 +115,10 @@ def iter_order_tables(
         yield {name: table for name, table in tables.items() if table is not None}
 
 
+# Pipeline bookkeeping that describes rows of the source tables (see ecom_pipeline/sql/020_metric_imports.sql).
+LEDGER_TABLES = ("metric_import_files",)
+
+
 def seed_source_database(
     dsn: str,
     scale: int = 1,
@@ -144,6 +148,8 @@ def seed_source_database(
     with connect(dsn) as conn, conn.cursor() as cur, ExitStack() as deferred:
         lock_schema(cur)
         truncate(cur, list(where.values()))
+        # The import ledger records which files' rows are in `metrics`; the seed just replaced those rows.
+        truncate(cur, [qualified_in(name, schema) for name in LEDGER_TABLES])
         for name in where.values():
             deferred.enter_context(secondary_indexes_deferred(cur, name))
         loaded = copy_pipelined(cur, batches(), freeze=True)
