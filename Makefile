@@ -48,6 +48,9 @@ dev: seed
 
 bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
 
+bench-bronze: stack-up
+	$(WITH_STACK) $(PY) -m bench.bronze --rows 1000000
+
 bench-uploads: stack-up
 	$(WITH_STACK) $(PY) -m bench.uploads --rows 100000
 
