@@ -29,13 +29,28 @@ class DataStoresStack(Stack):
         self._settings = settings
         self._removal = RemovalPolicy.RETAIN if settings.retain_data else RemovalPolicy.DESTROY
 
-        self.lake_bucket = self._bucket("LakeBucket", "ecom-lake")
+        # Bronze partitions are staged before they replace the live prefix; a crashed run's leftovers expire.
+        self.lake_bucket = self._bucket(
+            "LakeBucket",
+            "ecom-lake",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-bronze-staging", prefix="staging/bronze/", expiration=Duration.days(2)
+                )
+            ],
+        )
         self.uploads_bucket = self._bucket("UploadsBucket", "ecom-product-uploads")
         self.series_bucket = self._bucket("SeriesBucket", "ecom-energy-series")
         self.imports_bucket = self._bucket("ImportsBucket", "ecom-metric-imports")
         # Compute logs and the Lambda executor's step payloads: operational, so they expire.
         self.logs_bucket = self._bucket(
-            "DagsterLogsBucket", "ecom-dagster-logs", expire_after_days=settings.log_retention_days
+            "DagsterLogsBucket",
+            "ecom-dagster-logs",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-operational-logs", expiration=Duration.days(settings.log_retention_days)
+                )
+            ],
         )
 
         self.checkpoint_table = dynamodb.TableV2(
@@ -113,12 +128,9 @@ class DataStoresStack(Stack):
     def data_buckets(self) -> list[s3.IBucket]:
         return [self.lake_bucket, self.uploads_bucket, self.series_bucket, self.imports_bucket]
 
-    def _bucket(self, construct_id: str, base: str, *, expire_after_days: int | None = None) -> s3.Bucket:
-        lifecycle = (
-            [s3.LifecycleRule(id="expire-operational-logs", expiration=Duration.days(expire_after_days))]
-            if expire_after_days
-            else None
-        )
+    def _bucket(
+        self, construct_id: str, base: str, *, lifecycle_rules: list[s3.LifecycleRule] | None = None
+    ) -> s3.Bucket:
         return s3.Bucket(
             self,
             construct_id,
@@ -127,7 +139,7 @@ class DataStoresStack(Stack):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             versioned=self._settings.retain_data,
-            lifecycle_rules=lifecycle,
+            lifecycle_rules=lifecycle_rules,
             removal_policy=self._removal,
         )
 

@@ -58,9 +58,25 @@ def test_operational_logs_expire_and_data_does_not(dev: Synthesized) -> None:
     with_lifecycle = template.find_resources(
         "AWS::S3::Bucket", {"Properties": {"LifecycleConfiguration": Match.any_value()}}
     )
-    assert [readable(b["Properties"]["BucketName"]) for b in with_lifecycle.values()] == [
-        "ecom-dagster-logs-${AWS::AccountId}-dev"
+    assert sorted(readable(b["Properties"]["BucketName"]) for b in with_lifecycle.values()) == [
+        "ecom-dagster-logs-${AWS::AccountId}-dev",
+        "ecom-lake-${AWS::AccountId}-dev",
     ]
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "LifecycleConfiguration": {
+                "Rules": [
+                    {
+                        "ExpirationInDays": 2,
+                        "Id": "expire-bronze-staging",
+                        "Prefix": "staging/bronze/",
+                        "Status": "Enabled",
+                    }
+                ]
+            }
+        },
+    )
 
 
 def test_checkpoint_table(dev: Synthesized) -> None:
