@@ -46,7 +46,9 @@ def build_resources() -> dict[str, Any]:
         **build_upload_resources(),
         "series_config": EnergySeriesConfig(bucket=EnvVar("SERIES_BUCKET")),
         # Read-back for the series checks: VictoriaMetrics locally; unset on AWS (see SeriesReadbackResource).
-        "series_readback": SeriesReadbackResource(victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")),
+        "series_readback": SeriesReadbackResource(
+            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
+        ),
         "metric_imports": MetricImportsConfig(
             bucket=EnvVar("IMPORTS_BUCKET"),
             dlq_url=EnvVar("IMPORT_DLQ_URL"),

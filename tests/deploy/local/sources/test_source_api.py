@@ -13,9 +13,9 @@ from pathlib import Path
 import boto3
 import pytest
 import requests
-from tests.deploy.local.sources.source_sandbox import Sandbox, source_sandbox_fixture  # noqa: F401 (fixture)
 
 from deploy.local.source_api import serve_in_thread
+from tests.deploy.local.sources.source_sandbox import Sandbox, source_sandbox_fixture  # noqa: F401 (fixture)
 
 API_KEY = "k" * 20 + uuid.uuid4().hex  # alphanumeric, >= 20 characters, like the seed's keys
 SINCE = "2026-11-15T00:00:00Z"

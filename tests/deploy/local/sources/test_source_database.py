@@ -3,7 +3,6 @@
 import psycopg2
 import pytest
 from psycopg2 import sql
-from tests.deploy.local.sources.source_sandbox import Sandbox, empty_schema_fixture, source_sandbox_fixture  # noqa: F401 (fixtures)
 
 from deploy.local.sources import (
     SOURCE_TABLES,
@@ -14,6 +13,7 @@ from deploy.local.sources import (
     seed_source_database,
 )
 from deploy.local.sources.database import connect
+from tests.deploy.local.sources.source_sandbox import Sandbox, empty_schema_fixture, source_sandbox_fixture  # noqa: F401 (fixtures)
 
 ENTITY_TABLES = ("customers", "vendors", "products", "orders", "order_items", "upload_history", "metrics")
 
