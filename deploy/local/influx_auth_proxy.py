@@ -21,8 +21,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from deploy.local.process_control import ManagedProcess, wait_until
-from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
+from deploy.local.process_control import LocalService, ManagedProcess, http_status
+from deploy.local.stack_config import REPO_ROOT, StackConfig
 
 MODULE = "deploy.local.influx_auth_proxy"
 
@@ -232,8 +232,11 @@ def _copy_stream(source: object, connection: http.client.HTTPConnection, length:
         remaining -= len(chunk)
 
 
-class InfluxAuthProxy:
+class InfluxAuthProxy(LocalService):
     """The stack's controller for the proxy process."""
+
+    port_variable = "ECOM_INFLUX_PORT"
+    start_timeout = 30.0
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -246,36 +249,12 @@ class InfluxAuthProxy:
         )
 
     def is_ready(self) -> bool:
-        connection = http.client.HTTPConnection(HOST, self.config.influx_port, timeout=3)
-        try:
-            connection.request("GET", "/health")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
+        return http_status(self.config.influx_port, "/health") == 200
 
-    def ensure_running(self) -> str:
-        if self.process.running_pid() is not None and self.is_ready():
-            return "running"
-        if self.process.pid() is not None:
-            self.process.stop()
-        self.process.ensure_port_free("ECOM_INFLUX_PORT")
+    def launch(self) -> int:
         argv = [sys.executable, "-m", MODULE, "--port", str(self.config.influx_port)]
         argv += ["--upstream", self.config.vm_url, "--credentials-file", str(self.config.secrets_file)]
-        pid = self.process.start(argv, cwd=REPO_ROOT)
-        wait_until(
-            self.is_ready,
-            service="influx-proxy",
-            port=self.config.influx_port,
-            log_file=self.process.log_file,
-            timeout=30,
-            alive=lambda: self.process.pid() == pid,
-        )
-        return "started"
-
-    def stop(self) -> bool:
-        return self.process.stop()
+        return self.process.start(argv, cwd=REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -8,7 +8,6 @@ stack's controller for that process.
 from __future__ import annotations
 
 import argparse
-import http.client
 import logging
 import os
 import signal
@@ -16,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
-from deploy.local.process_control import ManagedProcess, wait_until
+from deploy.local.process_control import LocalService, ManagedProcess, http_status
 from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
 
 MODULE = "deploy.local.moto_server"
@@ -53,7 +52,9 @@ def serve(host: str, port: int, state_dir: Path) -> None:
         server.server_close()
 
 
-class MotoServer:
+class MotoServer(LocalService):
+    port_variable = "ECOM_MOTO_PORT"
+
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.process = ManagedProcess(
@@ -65,37 +66,14 @@ class MotoServer:
         )
 
     def is_ready(self) -> bool:
-        connection = http.client.HTTPConnection(HOST, self.config.moto_port, timeout=3)
-        try:
-            connection.request("GET", "/moto-api/")
-            return connection.getresponse().status < 500
-        except OSError:
-            return False
-        finally:
-            connection.close()
+        status = http_status(self.config.moto_port, "/moto-api/")
+        return status is not None and status < 500
 
-    def ensure_running(self) -> str:
-        if self.process.running_pid() is not None and self.is_ready():
-            return "running"
-        if self.process.pid() is not None:
-            self.process.stop()
-        self.process.ensure_port_free("ECOM_MOTO_PORT")
+    def launch(self) -> int:
         argv = [sys.executable, "-m", MODULE, "--port", str(self.config.moto_port)]
         argv += ["--state-dir", str(self.config.state_dir)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        pid = self.process.start(argv, env=env, cwd=REPO_ROOT)
-        wait_until(
-            self.is_ready,
-            service="moto",
-            port=self.config.moto_port,
-            log_file=self.process.log_file,
-            timeout=60,
-            alive=lambda: self.process.pid() == pid,
-        )
-        return "started"
-
-    def stop(self) -> bool:
-        return self.process.stop()
+        return self.process.start(argv, env=env, cwd=REPO_ROOT)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ reused after a crash).
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -263,3 +264,52 @@ def wait_port_free(port: int, service: str, timeout: float = 20.0) -> None:
             return
         time.sleep(0.1)
     raise StackError(f"port {port} of {service} is still bound after {timeout:.0f}s")
+
+
+def http_status(port: int, path: str, timeout: float = 3.0) -> int | None:
+    """Status of GET http://127.0.0.1:{port}{path}, or None when nothing answers."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    except OSError:
+        return None
+    finally:
+        connection.close()
+
+
+class LocalService:
+    """A stack service: kept when it answers, otherwise (re)started from scratch and waited for.
+
+    Subclasses set `process`, `port_variable` and `start_timeout`, and implement `is_ready` and `launch`.
+    """
+
+    process: ManagedProcess
+    port_variable: str
+    start_timeout: float = 60.0
+
+    def is_ready(self) -> bool:
+        raise NotImplementedError
+
+    def launch(self) -> int:
+        """Start the process; returns its pid."""
+        raise NotImplementedError
+
+    def ensure_running(self) -> str:
+        if self.process.running_pid() is not None and self.is_ready():
+            return "running"
+        self.process.stop()  # a hung one, or an orphan holding the port; nothing when none runs
+        self.process.ensure_port_free(self.port_variable)
+        pid = self.launch()
+        wait_until(
+            self.is_ready,
+            service=self.process.name,
+            port=self.process.port,
+            log_file=self.process.log_file,
+            timeout=self.start_timeout,
+            alive=lambda: self.process.pid() == pid,
+        )
+        return "started"
+
+    def stop(self) -> bool:
+        return self.process.stop()

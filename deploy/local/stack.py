@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import fcntl
-import http.client
 import os
 import signal
 import sys
@@ -24,27 +23,31 @@ from deploy.local.influx_auth_proxy import InfluxAuthProxy
 from deploy.local.moto_server import MotoServer
 from deploy.local.postgres_server import PostgresServer
 from deploy.local.process_control import (
+    LocalService,
     ManagedProcess,
     StackError,
+    http_status,
     is_alive,
     port_open,
     read_cmdline,
     stop_process_group,
     wait_port_free,
-    wait_until,
 )
-from deploy.local.stack_config import HOST, REPO_ROOT, StackConfig
+from deploy.local.stack_config import REPO_ROOT, StackConfig
 from deploy.local.stack_env import stack_variables, write_stack_files
 from deploy.local.victoria_metrics import VictoriaMetricsServer
 
 SOURCE_API_MODULE = "deploy.local.source_api"
 
 
-class SourceApiServer:
-    """The teammate-owned payments/shipments API; started last, only once its module exists."""
+class SourceApiServer(LocalService):
+    """The payments/shipments API; started last, with the variables of stack.env."""
+
+    port_variable = "ECOM_API_PORT"
 
     def __init__(self, config: StackConfig) -> None:
         self.config = config
+        self.variables: dict[str, str] = {}
         self.process = ManagedProcess(
             name="source-api",
             run_dir=config.run_dir,
@@ -53,44 +56,17 @@ class SourceApiServer:
             cmdline_marker=f"{SOURCE_API_MODULE} --port {config.api_port}",
         )
 
-    @staticmethod
-    def module_exists() -> bool:
-        local = REPO_ROOT / "deploy" / "local"
-        return (local / "source_api.py").exists() or (local / "source_api" / "__main__.py").exists()
-
     def is_ready(self) -> bool:
-        connection = http.client.HTTPConnection(HOST, self.config.api_port, timeout=3)
-        try:
-            connection.request("GET", "/health")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
+        return http_status(self.config.api_port, "/health") == 200
 
-    def ensure_running(self, variables: dict[str, str]) -> str:
-        if not self.module_exists():
-            return "skipped (deploy/local/source_api not written yet)"
-        if self.process.running_pid() is not None and self.is_ready():
-            return "running"
-        if self.process.pid() is not None:
-            self.process.stop()
-        self.process.ensure_port_free("ECOM_API_PORT")
-        env = {**os.environ, **variables}
+    def launch(self) -> int:
+        env = {**os.environ, **self.variables}
         argv = [sys.executable, "-m", SOURCE_API_MODULE, "--port", str(self.config.api_port)]
-        pid = self.process.start(argv, env=env, cwd=REPO_ROOT)
-        wait_until(
-            self.is_ready,
-            service="source-api",
-            port=self.config.api_port,
-            log_file=self.process.log_file,
-            timeout=60,
-            alive=lambda: self.process.pid() == pid,
-        )
-        return "started"
+        return self.process.start(argv, env=env, cwd=REPO_ROOT)
 
-    def stop(self) -> bool:
-        return self.process.stop()
+    def ensure_running_with(self, variables: dict[str, str]) -> str:
+        self.variables = variables
+        return self.ensure_running()
 
 
 @contextmanager
@@ -116,7 +92,7 @@ def up(config: StackConfig) -> dict[str, str]:
     variables = stack_variables(config, credentials, aws_outputs)
     changed = write_stack_files(config, variables)
     states["stack.env"] = "written" if config.env_file in changed else "unchanged"
-    states["source-api"] = SourceApiServer(config).ensure_running(variables)
+    states["source-api"] = SourceApiServer(config).ensure_running_with(variables)
     return states
 
 

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from deploy.local.debian_packages import apt_install
-from deploy.local.process_control import ManagedProcess, StackError, wait_until
+from deploy.local.process_control import LocalService, ManagedProcess, StackError, http_status
 from deploy.local.stack_config import HOST, StackConfig
 
 
@@ -30,7 +30,10 @@ def force_flush(vm_url: str, timeout: float = 10.0) -> None:
         response.read()
 
 
-class VictoriaMetricsServer:
+class VictoriaMetricsServer(LocalService):
+    port_variable = "ECOM_VM_PORT"
+    start_timeout = 30.0
+
     def __init__(self, config: StackConfig) -> None:
         self.config = config
         self.process = ManagedProcess(
@@ -42,18 +45,9 @@ class VictoriaMetricsServer:
         )
 
     def is_ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.config.vm_url}/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
+        return http_status(self.config.vm_port, "/health") == 200
 
-    def ensure_running(self) -> str:
-        if self.process.running_pid() is not None and self.is_ready():
-            return "running"
-        if self.process.pid() is not None:
-            self.process.stop()
-        self.process.ensure_port_free("ECOM_VM_PORT")
+    def launch(self) -> int:
         self.config.vm_data_dir.mkdir(parents=True, exist_ok=True)
         argv = [
             str(victoria_metrics_binary()),
@@ -66,16 +60,4 @@ class VictoriaMetricsServer:
             "-search.latencyOffset=0s",
             "-loggerLevel=WARN",
         ]
-        pid = self.process.start(argv)
-        wait_until(
-            self.is_ready,
-            service="victoria-metrics",
-            port=self.config.vm_port,
-            log_file=self.process.log_file,
-            timeout=30,
-            alive=lambda: self.process.pid() == pid,
-        )
-        return "started"
-
-    def stop(self) -> bool:
-        return self.process.stop()
+        return self.process.start(argv)
