@@ -19,7 +19,7 @@ import psycopg2
 from psycopg2 import sql
 
 from deploy.local.debian_packages import apt_install
-from deploy.local.process_control import ManagedProcess, StackError, port_open, wait_until
+from deploy.local.process_control import ManagedProcess, StackError, is_alive, port_open, wait_until
 from deploy.local.stack_config import HOST, StackConfig
 
 DAGSTER_ROLE = DAGSTER_PASSWORD = DAGSTER_DB = "dagster"
@@ -143,7 +143,7 @@ class PostgresServer:
             port=self.config.pg_port,
             log_file=self.process.log_file,
             timeout=60,
-            alive=lambda: self.process.pid() == pid,
+            alive=lambda: is_alive(pid),  # see LocalService.ensure_running
         )
         return "started"
 

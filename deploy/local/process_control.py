@@ -307,7 +307,9 @@ class LocalService:
             port=self.process.port,
             log_file=self.process.log_file,
             timeout=self.start_timeout,
-            alive=lambda: self.process.pid() == pid,
+            # The pid we just started, not pid(): right after exec /proc/<pid>/cmdline can still be
+            # empty, and a cmdline check would then report a healthy start as an exit.
+            alive=lambda: is_alive(pid),
         )
         return "started"
 
