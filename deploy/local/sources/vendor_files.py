@@ -12,23 +12,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from deploy.local.sources.catalog import UNKNOWN_VENDOR, catalog_product, cents_text, grams_text
+from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
 
-CSV_COLUMNS = (
-    "vendor_product_id",
-    "product_name",
-    "category",
-    "subcategory",
-    "description",
-    "sku",
-    "brand",
-    "price",
-    "compare_at_price",
-    "stock_quantity",
-    "unit",
-    "weight_kg",
-    "dimensions_cm",
-    "image_url",
-)
+# The seed's upload columns, as the uploads parser reads them: one definition for both sides.
+CSV_COLUMNS = PRODUCT_COLUMNS
 
 # Defect name -> (column it breaks, what the row contains).
 VENDOR_CSV_DEFECTS: dict[str, tuple[str, str]] = {
