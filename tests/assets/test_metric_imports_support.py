@@ -25,6 +25,7 @@ from deploy.local.sources.database import apply_schema
 from ecom_pipeline.partitions import metric_import_file_partitions
 from resources import build_resources
 from resources.metric_imports import MetricImportsConfig
+from tests.live_stack import drain_queue, fetch_row
 
 LEDGER_DDL = Path(__file__).resolve().parents[2] / "ecom_pipeline" / "sql" / "020_metric_imports.sql"
 
@@ -95,34 +96,11 @@ class ImportEnv:
         return self.query("SELECT count(*) FROM {schema}.metrics WHERE source_file = %s", [key])[0][0]
 
     def ledger(self, key: str) -> dict | None:
-        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT * FROM {}.metric_import_files WHERE file_key = %s").format(
-                    sql.Identifier(self.schema)
-                ),
-                [key],
-            )
-            row = cur.fetchone()
-            result = dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
-        conn.close()
-        return result
+        return fetch_row(self.dsn, self.schema, "metric_import_files", "file_key", key)
 
     def dlq_messages(self, queue_url: str | None = None) -> list[dict]:
         """Drain a queue (the DLQ by default) and return the JSON bodies."""
-        client = _client("sqs")
-        bodies: list[dict] = []
-        while True:
-            response = client.receive_message(
-                QueueUrl=queue_url or self.dlq_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                return bodies
-            for message in messages:
-                bodies.append(json.loads(message["Body"]))
-                client.delete_message(
-                    QueueUrl=queue_url or self.dlq_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+        return drain_queue(queue_url or self.dlq_url, _client("sqs"))
 
     def notifications(self) -> list[dict]:
         """SNS notifications delivered to the test's subscribed queue (raw delivery off: SNS envelope)."""

@@ -24,6 +24,7 @@ from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, p
 from ecom_pipeline.uploads.upload_id import make_upload_id, normalize_etag
 from resources import build_resources
 from resources.uploads import ProductUploadsConfig, UploadRecordsResource
+from tests.live_stack import drain_queue, fetch_row
 
 SOURCE_DDL = Path(__file__).resolve().parents[2] / "ecom_pipeline" / "sql" / "010_source_schema.sql"
 HEADER = ",".join(PRODUCT_COLUMNS)
@@ -116,33 +117,13 @@ class UploadsEnv:
         return rows
 
     def history(self, upload_id: str) -> dict | None:
-        with psycopg2.connect(self.dsn) as conn, conn.cursor() as cur:
-            cur.execute(
-                sql.SQL("SELECT * FROM {}.upload_history WHERE upload_id = %s").format(
-                    sql.Identifier(self.schema)
-                ),
-                [upload_id],
-            )
-            row = cur.fetchone()
-            result = dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
-        conn.close()
-        return result
+        return fetch_row(self.dsn, self.schema, "upload_history", "upload_id", upload_id)
 
     def items(self, upload_id: str) -> list[dict]:
         return sorted(self.records.query_items(upload_id), key=lambda item: item["record_id"]["S"])
 
     def drain(self, queue_url: str) -> list[dict]:
-        client = boto3.client("sqs")
-        bodies: list[dict] = []
-        while True:
-            messages = client.receive_message(
-                QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
-            if not messages:
-                return bodies
-            for message in messages:
-                bodies.append(json.loads(message["Body"]))
-                client.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return drain_queue(queue_url)
 
     def error_messages(self) -> list[dict]:
         return self.drain(self.errors_queue_url)
