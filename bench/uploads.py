@@ -19,7 +19,6 @@ import sys
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import boto3
 import psycopg2
@@ -28,6 +27,8 @@ from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
+from deploy.local.aws_bootstrap import upload_records_table_spec
+from deploy.local.sources.database import apply_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
@@ -35,7 +36,6 @@ from ecom_pipeline.uploads.upload_id import make_upload_id, normalize_etag
 from resources import build_resources
 from resources.uploads import ProductUploadsConfig, UploadRecordsResource
 
-SOURCE_DDL = Path(__file__).resolve().parents[1] / "ecom_pipeline" / "sql" / "010_source_schema.sql"
 VENDOR = "VEND001"
 
 
@@ -44,41 +44,13 @@ def _peak_rss_mib() -> float:
 
 
 def _create_table(name: str) -> None:
-    client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"}
-            for n in ("upload_id", "record_id", "vendor_id", "status")
-        ],
-        KeySchema=[
-            {"AttributeName": "upload_id", "KeyType": "HASH"},
-            {"AttributeName": "record_id", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, attribute in (("VendorIndex", "vendor_id"), ("StatusIndex", "status"))
-        ],
-    )
+    boto3.client("dynamodb").create_table(**upload_records_table_spec(name))
 
 
 def _create_schema(dsn: str, schema: str) -> None:
-    wanted = ("vendors", "upload_history", "products")
-    statements = [
-        s.strip()
-        for s in SOURCE_DDL.read_text().split(";")
-        if any(f"TABLE IF NOT EXISTS {t} (" in s or f"ON {t} (" in s for t in wanted)
-    ]
+    apply_schema(dsn, schema)  # every source table, in a throwaway schema
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for statement in statements:
-            cur.execute(statement)
         cur.execute(
             "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
             "VALUES (%s, 'Bench vendor', 'bench@example.com', 'US', 'active')",

@@ -59,7 +59,7 @@ def bootstrap(config: StackConfig, credentials: LocalCredentials) -> dict[str, s
             BillingMode="PAY_PER_REQUEST",
         )
     if config.names.upload_records_table not in tables:
-        dynamodb.create_table(**_upload_records_table(config.names.upload_records_table))
+        dynamodb.create_table(**upload_records_table_spec(config.names.upload_records_table))
 
     sqs = session.client("sqs", endpoint_url=endpoint)
     outputs = {
@@ -75,7 +75,9 @@ def bootstrap(config: StackConfig, credentials: LocalCredentials) -> dict[str, s
     return outputs
 
 
-def _upload_records_table(name: str) -> dict[str, Any]:
+def upload_records_table_spec(name: str) -> dict[str, Any]:
+    """CreateTable arguments of UploadRecords (keys and GSIs as docs/CONTRACTS.md); tests and benches reuse it."""
+
     def index(index_name: str, key: str) -> dict[str, Any]:
         return {
             "IndexName": index_name,

@@ -8,7 +8,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,6 +17,8 @@ from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
+from deploy.local.aws_bootstrap import upload_records_table_spec
+from deploy.local.sources.database import apply_schema
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
@@ -26,7 +27,6 @@ from resources import build_resources
 from resources.uploads import ProductUploadsConfig, UploadRecordsResource
 from tests.live_stack import drain_queue, fetch_row
 
-SOURCE_DDL = Path(__file__).resolve().parents[2] / "ecom_pipeline" / "sql" / "010_source_schema.sql"
 HEADER = ",".join(PRODUCT_COLUMNS)
 VENDORS = {"VEND001": "active", "VEND002": "active", "VEND009": "suspended"}
 
@@ -141,34 +141,13 @@ class UploadsEnv:
 
 def create_upload_records_table(name: str) -> None:
     """Same shape as the stack's UploadRecords table (docs/CONTRACTS.md)."""
-    boto3.client("dynamodb").create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"}
-            for n in ("upload_id", "record_id", "vendor_id", "status")
-        ],
-        KeySchema=[
-            {"AttributeName": "upload_id", "KeyType": "HASH"},
-            {"AttributeName": "record_id", "KeyType": "RANGE"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": index,
-                "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, attribute in (("VendorIndex", "vendor_id"), ("StatusIndex", "status"))
-        ],
-    )
+    boto3.client("dynamodb").create_table(**upload_records_table_spec(name))
 
 
 def _create_schema(dsn: str, schema: str) -> None:
+    apply_schema(dsn, schema)  # every source table, in a throwaway schema
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for statement in _entity_ddl():
-            cur.execute(statement)
         for vendor_id, status in VENDORS.items():
             cur.execute(
                 "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
@@ -176,15 +155,6 @@ def _create_schema(dsn: str, schema: str) -> None:
                 [vendor_id, f"Vendor {vendor_id}", f"{vendor_id.lower()}@example.com", status],
             )
     conn.close()
-
-
-def _entity_ddl() -> list[str]:
-    """The vendors, upload_history and products statements of the source DDL (the rest is not needed)."""
-    statements = [s.strip() for s in SOURCE_DDL.read_text().split(";")]
-    wanted = ("vendors", "upload_history", "products")
-    return [
-        s for s in statements if any(f"TABLE IF NOT EXISTS {t} (" in s or f"ON {t} (" in s for t in wanted)
-    ]
 
 
 def _drop_schema(dsn: str, schema: str) -> None:
