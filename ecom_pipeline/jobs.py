@@ -1,10 +1,12 @@
 """Asset jobs, one per pipeline; sensors and schedules launch these.
 
-The default executor (multiprocess) serves `make dev`; the `*_on_lambda` variants below run every step as an
-AWS Lambda invocation.
+Each pipeline has two jobs over the same asset group: `<name>` on the default (multiprocess) executor, which
+`make dev` uses, and `<name>_on_lambda`, whose every step is an AWS Lambda invocation
+(ecom_pipeline.lambda_executor; steps pick their function by the op tag `ecom/lambda_size`).
 """
 
-from dagster import AssetSelection, define_asset_job
+from dagster import AssetSelection, ExecutorDefinition, PartitionsDefinition, define_asset_job
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from ecom_pipeline.constants import (
     BRONZE_GROUP,
@@ -12,6 +14,7 @@ from ecom_pipeline.constants import (
     METRIC_IMPORTS_GROUP,
     PRODUCT_UPLOADS_GROUP,
 )
+from ecom_pipeline.lambda_executor import lambda_executor
 from ecom_pipeline.partitions import (
     bronze_daily_partitions,
     energy_series_partitions,
@@ -19,60 +22,52 @@ from ecom_pipeline.partitions import (
     product_upload_partitions,
 )
 
-bronze_job = define_asset_job(
-    "bronze_job",
-    selection=AssetSelection.groups(BRONZE_GROUP),
-    partitions_def=bronze_daily_partitions,
-    description="Extract one day's window of source changes from every bronze entity into S3 Parquet.",
-)
 
-product_upload_job = define_asset_job(
-    "product_upload_job",
-    selection=AssetSelection.groups(PRODUCT_UPLOADS_GROUP),
-    partitions_def=product_upload_partitions,
-    description="Stage one vendor CSV in DynamoDB and validate it into the products table.",
-)
+def _pipeline_jobs(
+    name: str, group: str, partitions_def: PartitionsDefinition, description: str
+) -> tuple[UnresolvedAssetJobDefinition, UnresolvedAssetJobDefinition]:
+    def job(job_name: str, what: str, executor_def: ExecutorDefinition | None):
+        return define_asset_job(
+            job_name,
+            selection=AssetSelection.groups(group),
+            partitions_def=partitions_def,
+            executor_def=executor_def,
+            description=what,
+        )
 
-energy_series_job = define_asset_job(
-    "energy_series_job",
-    selection=AssetSelection.groups(ENERGY_SERIES_GROUP),
-    partitions_def=energy_series_partitions,
-    description="Write one (dataset, day) of processed energy Parquet to InfluxDB.",
-)
-
-metric_import_job = define_asset_job(
-    "metric_import_job",
-    selection=AssetSelection.groups(METRIC_IMPORTS_GROUP),
-    partitions_def=metric_import_file_partitions,
-    description="Import one metric JSON file into PostgreSQL in a single transaction.",
-)
-
-PIPELINE_JOBS = [bronze_job, product_upload_job, energy_series_job, metric_import_job]
-
-# The same pipelines with every step run as an AWS Lambda invocation (ecom_pipeline.lambda_executor). Steps
-# pick their function by the op tag `ecom/lambda_size`; the multiprocess jobs above stay the default.
-from ecom_pipeline.lambda_executor import lambda_executor  # noqa: E402
-
-
-def _on_lambda(job_name: str, group: str, partitions_def, what: str):
-    return define_asset_job(
-        f"{job_name}_on_lambda",
-        selection=AssetSelection.groups(group),
-        partitions_def=partitions_def,
-        executor_def=lambda_executor,
-        description=f"{what} Every step runs in its own Lambda invocation.",
+    return (
+        job(name, description, None),
+        job(
+            f"{name}_on_lambda",
+            f"{description} Every step runs in its own Lambda invocation.",
+            lambda_executor,
+        ),
     )
 
 
-bronze_job_on_lambda = _on_lambda("bronze_job", BRONZE_GROUP, bronze_daily_partitions, bronze_job.description)
-product_upload_job_on_lambda = _on_lambda(
-    "product_upload_job", PRODUCT_UPLOADS_GROUP, product_upload_partitions, product_upload_job.description
+bronze_job, bronze_job_on_lambda = _pipeline_jobs(
+    "bronze_job",
+    BRONZE_GROUP,
+    bronze_daily_partitions,
+    "Extract one day's window of source changes from every bronze entity into S3 Parquet.",
 )
-energy_series_job_on_lambda = _on_lambda(
-    "energy_series_job", ENERGY_SERIES_GROUP, energy_series_partitions, energy_series_job.description
+product_upload_job, product_upload_job_on_lambda = _pipeline_jobs(
+    "product_upload_job",
+    PRODUCT_UPLOADS_GROUP,
+    product_upload_partitions,
+    "Stage one vendor CSV in DynamoDB and validate it into the products table.",
 )
-metric_import_job_on_lambda = _on_lambda(
-    "metric_import_job", METRIC_IMPORTS_GROUP, metric_import_file_partitions, metric_import_job.description
+energy_series_job, energy_series_job_on_lambda = _pipeline_jobs(
+    "energy_series_job",
+    ENERGY_SERIES_GROUP,
+    energy_series_partitions,
+    "Write one (dataset, day) of processed energy Parquet to InfluxDB.",
+)
+metric_import_job, metric_import_job_on_lambda = _pipeline_jobs(
+    "metric_import_job",
+    METRIC_IMPORTS_GROUP,
+    metric_import_file_partitions,
+    "Import one metric JSON file into PostgreSQL in a single transaction.",
 )
 
 LAMBDA_JOBS = [
@@ -81,4 +76,4 @@ LAMBDA_JOBS = [
     energy_series_job_on_lambda,
     metric_import_job_on_lambda,
 ]
-PIPELINE_JOBS = [*PIPELINE_JOBS, *LAMBDA_JOBS]
+PIPELINE_JOBS = [bronze_job, product_upload_job, energy_series_job, metric_import_job, *LAMBDA_JOBS]
