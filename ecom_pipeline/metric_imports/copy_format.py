@@ -19,13 +19,13 @@ def escape_copy_text(value: str) -> str:
 
 
 def copy_text(records: Iterable[MetricRecord], source_file: str) -> str:
-    """One line per record: name, value, timestamp (ISO-8601 UTC), source_file."""
+    """One line per record: name, value, timestamp (ISO-8601 with its offset), source_file."""
     tail = f"\t{escape_copy_text(source_file)}\n"
     escaped: dict[str, str] = {}  # a file repeats a handful of names thousands of times
     lines = []
-    for name, value, timestamp in records:
+    for name, value, timestamp, timestamp_text in records:
         column = escaped.get(name)
         if column is None:
             column = escaped[name] = escape_copy_text(name)
-        lines.append(f"{column}\t{value!r}\t{timestamp.isoformat()}{tail}")
+        lines.append(f"{column}\t{value!r}\t{timestamp_text or timestamp.isoformat()}{tail}")
     return "".join(lines)

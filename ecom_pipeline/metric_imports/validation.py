@@ -4,7 +4,11 @@ A file is imported whole or not at all, so validation runs over every record bef
 the rejection names the file, the first bad record's index and field, and how many records were bad.
 """
 
+import gc
 import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -21,6 +25,11 @@ MAX_NAME_LENGTH = 255
 # Integers beyond this lose precision as double precision; far beyond it they overflow float().
 _MAX_EXACT_INT = 2**53
 _MAX_LISTED_PROBLEMS = 20
+# ISO-8601 spellings that PostgreSQL reads as the same instant as Python does, so COPY can take the file's own
+# text; anything else Python accepts (basic format, week dates, ...) is re-rendered with isoformat().
+_POSTGRES_READABLE_TIMESTAMP = re.compile(
+    r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z"
+).match
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,9 @@ class MetricRecord(NamedTuple):
     name: str
     value: float
     timestamp: datetime  # timezone-aware, in the offset the file gave
+    # The same instant as ISO-8601 text PostgreSQL reads unambiguously (the file's own text when it already
+    # is, which saves a datetime.isoformat() per record); empty means "render `timestamp`".
+    timestamp_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -101,10 +113,28 @@ def parse_metric_file(file_key: str, payload: bytes, max_bytes: int) -> MetricFi
     """The validated records of a file, or MetricFileRejected naming the file, record index and field."""
     check_size(file_key, len(payload), max_bytes)
     text = _decode(file_key, payload)
+    with _collector_paused():
+        try:
+            document = json.loads(text, parse_constant=_reject_constant)
+        except (json.JSONDecodeError, _NonFiniteNumber) as exc:
+            raise MetricFileRejected(_json_rejection(file_key, text, exc)) from None
+        return _validated_file(file_key, len(payload), document)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A file becomes tens of thousands of small containers that all stay alive: the cyclic garbage collector
+    would re-scan them again and again while they are built (about half the parse time), and finds nothing."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, _NonFiniteNumber) as exc:
-        raise MetricFileRejected(_json_rejection(file_key, text, exc)) from None
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _validated_file(file_key: str, size_bytes: int, document: object) -> MetricFile:
     if not isinstance(document, list):
         raise MetricFileRejected(
             Rejection(
@@ -138,7 +168,7 @@ def parse_metric_file(file_key: str, payload: bytes, max_bytes: int) -> MetricFi
                 problems=tuple(problems[:_MAX_LISTED_PROBLEMS]),
             )
         )
-    return MetricFile(file_key=file_key, size_bytes=len(payload), records=records)
+    return MetricFile(file_key=file_key, size_bytes=size_bytes, records=records)
 
 
 def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordProblem]]:
@@ -149,6 +179,7 @@ def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordPr
     problems: list[RecordProblem] = []
     first_seen: dict[tuple[str, datetime], int] = {}
     fromisoformat = datetime.fromisoformat
+    readable = _POSTGRES_READABLE_TIMESTAMP
     for index, raw in enumerate(document):
         if type(raw) is dict:
             name = raw.get("name")
@@ -172,7 +203,8 @@ def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordPr
                     # Aware datetimes hash and compare as instants, so "+02:00" and "Z" spellings collide.
                     earlier = first_seen.setdefault((name, timestamp), index)
                     if earlier == index:
-                        append(MetricRecord(name, float(value), timestamp))
+                        shown = text if readable(text) else timestamp.isoformat()
+                        append(MetricRecord(name, float(value), timestamp, shown))
                     else:
                         problems.append(
                             RecordProblem(

@@ -25,3 +25,8 @@ def test_float_repr_round_trips():
     value = 0.1 + 0.2
     line = copy_text([MetricRecord("x", value, TS)], "k")
     assert float(line.split("\t")[1]) == value
+
+
+def test_timestamp_text_is_copied_as_given_when_present():
+    line = copy_text([MetricRecord("x", 1.0, TS, "2026-03-17T12:00:00Z")], "k")
+    assert line == "x\t1.0\t2026-03-17T12:00:00Z\tk\n"

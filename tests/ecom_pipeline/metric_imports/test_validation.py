@@ -169,3 +169,31 @@ def test_rejection_as_dict_is_json_serialisable():
     records[0]["value"] = "bad"
     data = _rejection(_payload(records)).as_dict()
     assert json.loads(json.dumps(data))["problems"][0].startswith("record 0 field 'value'")
+
+
+@pytest.mark.parametrize(
+    ("given", "copied"),
+    [
+        ("2026-03-17T12:00:00Z", "2026-03-17T12:00:00Z"),
+        ("2026-03-17T14:00:00.25+02:00", "2026-03-17T14:00:00.25+02:00"),
+        ("20260317T120000Z", "2026-03-17T12:00:00+00:00"),  # basic format: PostgreSQL gets it re-rendered
+        ("2026-03-17T12:00Z", "2026-03-17T12:00:00+00:00"),
+    ],
+)
+def test_timestamp_text_for_copy_is_the_files_own_only_when_postgres_reads_it_alike(given, copied):
+    record = v.parse_metric_file(
+        KEY, _payload([{"name": "m", "value": 1, "timestamp": given}]), LIMIT
+    ).records[0]
+    assert record.timestamp_text == copied
+    assert datetime.fromisoformat(copied) == record.timestamp
+
+
+def test_parsing_leaves_the_garbage_collector_as_it_found_it():
+    import gc
+
+    assert gc.isenabled()
+    v.parse_metric_file(KEY, _payload(_good(2)), LIMIT)
+    assert gc.isenabled()
+    with pytest.raises(v.MetricFileRejected):
+        v.parse_metric_file(KEY, b"[1,", LIMIT)
+    assert gc.isenabled()
