@@ -1,60 +1,54 @@
-"""`imported_metrics`: one metric JSON file from S3 into PostgreSQL `metrics`, all rows or none (seed 000).
+"""`imported_metrics`: metric JSON files from S3 into PostgreSQL `metrics`, each file all rows or none (seed 000).
 
-One partition per file (the S3 key), so every import is its own run in the UI and can be re-run alone. The
-file's rows and its ledger row commit in one transaction; transient database errors retry that whole
+One partition per file (the S3 key), so every import is visible in the UI and can be re-run alone. A run
+covers one file or a range of them (the sensor batches new files, backfills run `FILES_PER_RUN` at a time):
+per-run overhead would otherwise cost more than the import of a typical file. Each file still commits in its
+own transaction with its ledger row and gets its own materialization; transient database errors retry that
 transaction with backoff; bad input is quarantined, dead-lettered and announced, and never retried.
 """
 
-import random
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, NoReturn, TypeVar
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import closing
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetMaterialization,
+    BackfillPolicy,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
 )
 
-from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
-from ecom_pipeline.metric_imports.copy_format import copy_text
-from ecom_pipeline.metric_imports.selection import normalize_etag
-from ecom_pipeline.metric_imports.validation import (
-    MetricFile,
-    MetricFileRejected,
-    check_size,
-    parse_metric_file,
+from assets.metric_import_files import (
+    FAILED,
+    IMPORTED,
+    REJECTED,
+    SUCCEEDED,
+    FileImporter,
+    FileOutcome,
+    prepared_in_order,
 )
-from ecom_pipeline.partitions import metric_import_file_partitions
+from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
+from ecom_pipeline.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
 from resources.aws import CloudWatchMetricsResource, SnsResource, SqsResource
 from resources.metric_import_dead_letters import DeadLetters, publish_counts
-from resources.metric_import_store import (
-    TRANSIENT_DB_ERRORS,
-    FileRowStats,
-    FileVersion,
-    ImportOutcome,
-    ImportTables,
-    file_row_stats,
-    import_file_rows,
-    record_failure,
-    record_rejection,
-)
+from resources.metric_import_store import FileRowStats, ImportTables, file_row_stats
 from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource
 
 ROW_COUNT_CHECK = "row_count_matches_file"
 NO_DUPLICATES_CHECK = "no_duplicate_name_timestamp"
-_PREVIEW_RECORDS = 5
-
-T = TypeVar("T")
+_LISTED_FILES = 20
 
 
 @asset(
     partitions_def=metric_import_file_partitions,
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=METRIC_IMPORT_FILES_PER_RUN),
     group_name=METRIC_IMPORTS_GROUP,
     kinds={"s3", "postgres"},
     op_tags={LAMBDA_SIZE_TAG: "small"},
@@ -62,12 +56,12 @@ T = TypeVar("T")
         AssetCheckSpec(
             ROW_COUNT_CHECK,
             asset="imported_metrics",
-            description="Rows in `metrics` from this file equal the file's record count.",
+            description="Rows in `metrics` from each file of the run equal the file's record count.",
         ),
         AssetCheckSpec(
             NO_DUPLICATES_CHECK,
             asset="imported_metrics",
-            description="No (name, timestamp) appears twice among this file's rows.",
+            description="No (name, timestamp) appears twice among one file's rows.",
         ),
     ],
 )
@@ -78,209 +72,141 @@ def imported_metrics(
     sns: SnsResource,
     cloudwatch: CloudWatchMetricsResource,
     metric_imports: MetricImportsConfig,
-) -> Iterator[MaterializeResult]:
-    """Metric records of one JSON file under `imports/` of the imports bucket, in the `metrics` table."""
+) -> Iterator[MaterializeResult | AssetMaterialization | AssetCheckResult]:
+    """Metric records of JSON files under `imports/` of the imports bucket, in the `metrics` table."""
     config = metric_imports
-    key = context.partition_key
+    keys = list(context.partition_keys)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     s3_client = config.s3_client()
-    dead_letters = DeadLetters(s3_client, sqs, sns, config, run_id=context.run_id)
+    importer = FileImporter(
+        context, config, rds, tables, DeadLetters(s3_client, sqs, sns, config, context.run_id)
+    )
     started = time.perf_counter()
 
-    file, payload = _download(s3_client, config, key)
-    try:
-        check_size(key, file.size_bytes, config.max_file_bytes)
-        parsed = parse_metric_file(key, payload or b"", config.max_file_bytes)
-    except MetricFileRejected as rejected:
-        _reject(context, config, rds, tables, dead_letters, cloudwatch, file, rejected)
-    rows_text = copy_text(parsed.records, key)
-    parse_seconds = time.perf_counter() - started
+    outcomes: list[FileOutcome] = []
+    with closing(prepared_in_order(s3_client, config, keys)) as prepared_files:
+        for prepared in prepared_files:
+            outcome = importer.handle(prepared)
+            outcomes.append(outcome)
+            if outcome.status == FAILED:
+                break  # the database is failing: the files after this one are left untouched for a retry
+    if len(keys) > 1:
+        context.log.info(_progress(outcomes, len(keys)))
 
-    def write() -> ImportOutcome:
-        return _in_transaction(
-            rds,
-            lambda conn: import_file_rows(conn, tables, file, rows_text, len(parsed.records), context.run_id),
+    succeeded = [o for o in outcomes if o.status in SUCCEEDED]
+    stats: dict[str, FileRowStats] = {}
+    if succeeded:
+        stats, _ = importer.with_db_retries(
+            lambda: importer.in_transaction(lambda c: file_row_stats(c, tables, [o.key for o in succeeded])),
+            "checks",
         )
-
-    try:
-        outcome, attempts = _with_db_retries(context, config, write, f"import of {key}")
-    except Exception as exc:
-        _fail(context, config, rds, tables, dead_letters, cloudwatch, file, exc)
-    stats, _ = _with_db_retries(
-        context, config, lambda: _in_transaction(rds, lambda c: file_row_stats(c, tables, key)), "checks"
-    )
     duration = time.perf_counter() - started
+    counts = Counter(o.status for o in outcomes)
+    rows = sum(o.rows_imported for o in outcomes)
     published = publish_counts(
         context.log,
         cloudwatch,
         config,
-        imported=0 if outcome.already_imported else 1,
-        rows=outcome.rows_imported,
+        imported=counts[IMPORTED],
+        rejected=counts[REJECTED],
+        failed=counts[FAILED],
+        rows=rows,
         duration_seconds=duration,
     )
-    yield MaterializeResult(
-        metadata=_metadata(config, rds, tables, file, parsed, outcome, attempts, parse_seconds, duration)
-        | {"cloudwatch_published": published},
-        check_results=_check_results(key, parsed, stats),
-    )
-
-
-def _download(client: Any, config: MetricImportsConfig, key: str) -> tuple[FileVersion, bytes | None]:
-    """The file's version and bytes; an oversized body is left unread (the size check rejects it)."""
-    try:
-        response = client.get_object(Bucket=config.bucket, Key=key)
-    except client.exceptions.NoSuchKey:
-        raise Failure(
-            description=f"s3://{config.bucket}/{key} does not exist (deleted after it was detected?)",
-            allow_retries=False,
-        ) from None
-    file = FileVersion(config.bucket, key, normalize_etag(response["ETag"]), int(response["ContentLength"]))
-    if file.size_bytes > config.max_file_bytes:
-        response["Body"].close()
-        return file, None
-    return file, response["Body"].read()
-
-
-def _in_transaction(rds: RdsPostgresResource, work: Callable[..., T]) -> T:
-    """One transaction on the process's reused connection (a warm Lambda or a long step keeps it); on any
-    error it is rolled back, and a connection that died is discarded so the retry opens a new one."""
-    with rds.transaction() as conn:
-        return work(conn)
-
-
-def _with_db_retries(
-    context: AssetExecutionContext, config: MetricImportsConfig, action: Callable[[], T], what: str
-) -> tuple[T, int]:
-    """Run `action` again on transient database errors, with exponential backoff and jitter."""
-    for attempt in range(1, config.db_attempts + 1):
-        try:
-            return action(), attempt
-        except TRANSIENT_DB_ERRORS as exc:
-            if attempt == config.db_attempts:
-                raise
-            delay = config.db_retry_base_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)
-            context.log.warning(
-                f"{what}: transient database error {type(exc).__name__} on attempt {attempt}/"
-                f"{config.db_attempts}, nothing was committed; retrying in {delay:.1f}s"
-            )
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _reject(
-    context: AssetExecutionContext,
-    config: MetricImportsConfig,
-    rds: RdsPostgresResource,
-    tables: ImportTables,
-    dead_letters: DeadLetters,
-    cloudwatch: CloudWatchMetricsResource,
-    file: FileVersion,
-    rejected: MetricFileRejected,
-) -> NoReturn:
-    """Quarantine, dead-letter and announce a bad file, then record it; the ledger row comes last so a
-    failure on the way leaves the file due for the sweep."""
-    rejection = rejected.rejection
-    context.log.error(f"rejected: {rejection.message}")
-    quarantined = dead_letters.quarantine(file, rejection)
-    sent = dead_letters.send(file, rejection.reason_code, rejection.message, rejection.as_dict())
-    _with_db_retries(
-        context,
-        config,
-        lambda: _in_transaction(
-            rds, lambda conn: record_rejection(conn, tables, file, rejection, quarantined, context.run_id)
-        ),
-        f"ledger of {file.key}",
-    )
-    publish_counts(context.log, cloudwatch, config, rejected=1)
-    raise Failure(
-        description=rejection.message,
-        metadata={
-            "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
-            "reason_code": rejection.reason_code,
-            "record_index": rejection.record_index if rejection.record_index is not None else -1,
-            "field": rejection.field or "",
-            "invalid_records": rejection.invalid_records,
-            "quarantined_to": MetadataValue.url(f"s3://{file.bucket}/{quarantined}"),
-            "dlq_messages_sent": sent,
-            "problems": MetadataValue.md("\n".join(f"- {p.describe()}" for p in rejection.problems) or "-"),
-        },
-        allow_retries=False,
-    )
-
-
-def _fail(
-    context: AssetExecutionContext,
-    config: MetricImportsConfig,
-    rds: RdsPostgresResource,
-    tables: ImportTables,
-    dead_letters: DeadLetters,
-    cloudwatch: CloudWatchMetricsResource,
-    file: FileVersion,
-    exc: Exception,
-) -> NoReturn:
-    """The database kept failing: nothing of the file was committed; mark it failed for the sweep."""
-    error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-    message = f"{file.key}: import failed after {config.db_attempts} attempts, no rows written ({error})"
-    context.log.error(message)
-    try:
-        _in_transaction(rds, lambda conn: record_failure(conn, tables, file, message, context.run_id))
-    except Exception as ledger_exc:  # the database is the thing failing; the sweep still finds the file
-        context.log.warning(f"could not mark {file.key} failed in the ledger: {type(ledger_exc).__name__}")
-    dead_letters.send(file, "database_error", message, {"error": error}, best_effort=True)
-    publish_counts(context.log, cloudwatch, config, failed=1)
-    raise Failure(description=message, metadata={"error_type": type(exc).__name__}) from exc
-
-
-def _metadata(
-    config: MetricImportsConfig,
-    rds: RdsPostgresResource,
-    tables: ImportTables,
-    file: FileVersion,
-    parsed: MetricFile,
-    outcome: ImportOutcome,
-    attempts: int,
-    parse_seconds: float,
-    duration: float,
-) -> dict[str, object]:
-    preview = parsed.records[:_PREVIEW_RECORDS]
-    table = "\n".join(
-        ["| # | name | value | timestamp |", "|---|---|---|---|"]
-        + [f"| {i} | {r.name} | {r.value} | {r.timestamp.isoformat()} |" for i, r in enumerate(preview)]
-    )
-    return {
-        "status": "already_imported" if outcome.already_imported else "imported",
-        "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
-        "etag": file.etag,
-        "size_bytes": file.size_bytes,
-        "records_in_file": len(parsed.records),
-        "rows_imported": outcome.rows_imported,
-        "rows_replaced": outcome.rows_replaced,
-        "db_attempts": attempts,
-        "read_and_validate_seconds": round(parse_seconds, 4),
-        "duration_seconds": round(duration, 4),
-        "rows_per_second": round(outcome.rows_imported / duration, 1) if duration > 0 else 0.0,
+    run_metadata = {
+        "files_in_run": len(keys),
+        "run_files_imported": counts[IMPORTED],
+        "run_rows_imported": rows,
+        "run_seconds": round(duration, 3),
         "table": tables.describe_metrics(),
         "database": rds.dsn_description(),
-        "first_records": MetadataValue.md(table),
+        "cloudwatch_published": published,
     }
+    checks = _check_results(succeeded, stats) if succeeded else []
+    failures = [o for o in outcomes if o.status not in SUCCEEDED]
+    if not failures:
+        for outcome in succeeded:
+            context.add_asset_metadata(outcome.metadata, partition_key=outcome.key)
+        yield MaterializeResult(metadata=run_metadata, check_results=checks)
+        return
+    # Files that made it are materialized one by one; the run fails for the rest (shown failed in the UI).
+    for outcome in succeeded:
+        yield AssetMaterialization(
+            asset_key=context.asset_key, partition=outcome.key, metadata=run_metadata | outcome.metadata
+        )
+    yield from checks
+    raise _failure(failures, outcomes, len(keys))
 
 
-def _check_results(key: str, parsed: MetricFile, stats: FileRowStats) -> list[AssetCheckResult]:
-    expected = len(parsed.records)
-    duplicates = "\n".join(f"- {name} @ {ts.isoformat()}: {n} rows" for name, ts, n in stats.duplicate_groups)
+def _progress(outcomes: Sequence[FileOutcome], planned: int) -> str:
+    counts = Counter(o.status for o in outcomes)
+    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"{len(outcomes)} of {planned} files handled: {done}"
+
+
+def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], planned: int) -> Failure:
+    """One failure: its own message and details. Several: how many, and a table of which and why. Bad input
+    and missing files are never retried; a database failure is (the files already imported are no-ops then)."""
+    retryable = all(o.status == FAILED for o in failures)
+    if len(failures) == 1 and planned == 1:
+        (only,) = failures
+        return Failure(description=only.message, metadata=only.metadata, allow_retries=retryable)
+    untouched = planned - len(outcomes)
+    lines = ["| file | outcome | reason |", "|---|---|---|"] + [
+        f"| {o.key} | {o.status} | {o.message.replace('|', '/')} |" for o in failures[:_LISTED_FILES]
+    ]
+    summary = f"{len(failures)} of {planned} files not imported" + (
+        f", {untouched} not attempted after a database failure" if untouched else ""
+    )
+    return Failure(
+        description=f"{summary}: " + "; ".join(o.message for o in failures[:3]),
+        metadata={
+            "files_failed": len(failures),
+            "files_not_attempted": untouched,
+            "failures": MetadataValue.md("\n".join(lines)),
+        },
+        allow_retries=retryable,
+    )
+
+
+def _check_results(
+    succeeded: Sequence[FileOutcome], stats: dict[str, FileRowStats]
+) -> list[AssetCheckResult]:
+    """One result per check for the run's imported files; the metadata names every file that fails."""
+    mismatched = [o for o in succeeded if stats[o.key].row_count != o.records_in_file]
+    duplicated = [o for o in succeeded if stats[o.key].duplicate_groups]
+    rows_in_table = sum(stats[o.key].row_count for o in succeeded)
+    records = sum(o.records_in_file for o in succeeded)
+    count_lines = [
+        f"- {o.key}: {stats[o.key].row_count} rows in the table, {o.records_in_file} records in the file"
+        for o in mismatched[:_LISTED_FILES]
+    ]
+    duplicate_lines = [
+        f"- {o.key}: {name} @ {ts.isoformat()}: {n} rows"
+        for o in duplicated[:_LISTED_FILES]
+        for name, ts, n in stats[o.key].duplicate_groups
+    ]
+    files = {"file": succeeded[0].key} if len(succeeded) == 1 else {"files_checked": len(succeeded)}
     return [
         AssetCheckResult(
             check_name=ROW_COUNT_CHECK,
-            passed=stats.row_count == expected,
-            metadata={"file": key, "rows_in_table": stats.row_count, "records_in_file": expected},
+            passed=not mismatched,
+            metadata=files
+            | {
+                "rows_in_table": rows_in_table,
+                "records_in_file": records,
+                "files_mismatched": len(mismatched),
+                "mismatches": MetadataValue.md("\n".join(count_lines) or "none"),
+            },
         ),
         AssetCheckResult(
             check_name=NO_DUPLICATES_CHECK,
-            passed=not stats.duplicate_groups,
-            metadata={
-                "file": key,
-                "duplicate_groups": len(stats.duplicate_groups),
-                "examples": MetadataValue.md(duplicates or "none"),
+            passed=not duplicated,
+            metadata=files
+            | {
+                "duplicate_groups": sum(len(stats[o.key].duplicate_groups) for o in duplicated),
+                "files_with_duplicates": len(duplicated),
+                "examples": MetadataValue.md("\n".join(duplicate_lines) or "none"),
             },
         ),
     ]

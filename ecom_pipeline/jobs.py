@@ -67,7 +67,7 @@ metric_import_job, metric_import_job_on_lambda = _pipeline_jobs(
     "metric_import_job",
     METRIC_IMPORTS_GROUP,
     metric_import_file_partitions,
-    "Import one metric JSON file into PostgreSQL in a single transaction.",
+    "Import metric JSON files (one partition each) into PostgreSQL, one transaction per file.",
 )
 
 LAMBDA_JOBS = [

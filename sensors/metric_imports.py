@@ -1,15 +1,20 @@
 """Triggers of the metric imports, as in seed 000: new files (the S3 event) and a periodic sweep (EventBridge).
 
-`import_sensor` turns each new file version under `imports/` into a partition and a run keyed by
-(key, ETag), so a duplicate event or a re-listing launches nothing twice. `metric_import_schedule` catches
-what the sensor missed (sensor off, run failed on the database) by comparing the bucket with the ledger.
+`import_sensor` turns each new file version under `imports/` into a partition and requests runs keyed by
+(key, ETag), so a duplicate event or a re-listing launches nothing twice. New files found in one tick are
+batched into runs over a range of their (just added, hence adjacent) partitions, up to
+METRIC_IMPORT_FILES_PER_RUN files and METRIC_IMPORT_BYTES_PER_RUN bytes each; a new version of a file that
+already has a partition gets a run of its own. `metric_import_schedule` catches what the sensor missed
+(sensor off, run failed on the database) by comparing the bucket with the ledger.
 """
 
+import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagster import (
+    DagsterInstance,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -22,24 +27,31 @@ from dagster import (
     schedule,
     sensor,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.selection import (
     S3Object,
     SensorCursor,
+    batches_of_new_files,
     files_needing_import,
     import_run_key,
     is_metric_file_key,
     new_objects,
     normalize_etag,
 )
-from ecom_pipeline.partitions import metric_import_file_partitions
+from ecom_pipeline.partitions import (
+    METRIC_IMPORT_BYTES_PER_RUN,
+    METRIC_IMPORT_FILES_PER_RUN,
+    metric_import_file_partitions,
+)
 from resources.metric_import_store import ImportTables, ledger_entries
 from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource
 
 ETAG_TAG = "ecom/metric_import_etag"
 TRIGGER_TAG = "ecom/metric_import_trigger"
+FILE_COUNT_TAG = "ecom/metric_import_files"
 MAX_RUNS_PER_TICK = 500
 # Dagster refuses partition keys containing these (mirrors its INVALID_PARTITION_SUBSTRINGS).
 _INVALID_PARTITION_SUBSTRINGS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
@@ -67,11 +79,29 @@ def _run_request(obj: S3Object, run_key: str, trigger: str) -> RunRequest:
     return RunRequest(run_key=run_key, partition_key=obj.key, tags={ETAG_TAG: obj.etag, TRIGGER_TAG: trigger})
 
 
+def _batch_run_request(batch: list[S3Object]) -> RunRequest:
+    """One run over a range of new partitions; the run key covers every member version, so a replayed
+    tick with the same files maps to the same key and a different batch never collides with it."""
+    if len(batch) == 1:
+        return _run_request(batch[0], import_run_key(batch[0].key, batch[0].etag), "sensor")
+    members = "\n".join(import_run_key(obj.key, obj.etag) for obj in batch)
+    digest = hashlib.sha256(members.encode()).hexdigest()[:16]
+    return RunRequest(
+        run_key=f"{import_run_key(batch[0].key, batch[0].etag)}+{len(batch) - 1}:{digest}",
+        tags={
+            ASSET_PARTITION_RANGE_START_TAG: batch[0].key,
+            ASSET_PARTITION_RANGE_END_TAG: batch[-1].key,
+            FILE_COUNT_TAG: str(len(batch)),
+            TRIGGER_TAG: "sensor",
+        },
+    )
+
+
 @sensor(
     job=metric_import_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="One import run per new or changed file under the imports prefix (run key: key@ETag).",
+    description="Runs for new or changed files under the imports prefix: new files batched by partition range.",
 )
 def import_sensor(
     context: SensorEvaluationContext, metric_imports: MetricImportsConfig
@@ -87,11 +117,19 @@ def import_sensor(
             context.log.error(
                 f"cannot import s3://{config.bucket}/{obj.key}: key is not a valid partition key"
             )
+    name = metric_import_file_partitions.name
+    known = [obj for obj in usable if context.instance.has_dynamic_partition(name, obj.key)]
+    new = [obj for obj in usable if obj not in known]
+    # Added in this order, the new keys end up adjacent in the partition order: each batch is one range.
     return SensorResult(
-        run_requests=[_run_request(obj, import_run_key(obj.key, obj.etag), "sensor") for obj in usable],
+        run_requests=[
+            _batch_run_request(batch)
+            for batch in batches_of_new_files(new, METRIC_IMPORT_FILES_PER_RUN, METRIC_IMPORT_BYTES_PER_RUN)
+        ]
+        + [_run_request(obj, import_run_key(obj.key, obj.etag), "sensor") for obj in known],
         cursor=cursor.serialize(),
         dynamic_partitions_requests=[
-            metric_import_file_partitions.build_add_request(sorted({obj.key for obj in usable}))
+            metric_import_file_partitions.build_add_request([obj.key for obj in new])
         ],
     )
 
@@ -144,5 +182,24 @@ def metric_import_schedule(
 
 
 def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:
+    """Files of queued or running imports: single-file runs and every file of a batch's range."""
     runs = context.instance.get_runs(RunsFilter(job_name=metric_import_job.name, statuses=_IN_FLIGHT))
-    return {run.tags.get("dagster/partition", "") for run in runs}
+    keys = {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
+    ranges = [
+        (run.tags[ASSET_PARTITION_RANGE_START_TAG], run.tags[ASSET_PARTITION_RANGE_END_TAG])
+        for run in runs
+        if ASSET_PARTITION_RANGE_START_TAG in run.tags and ASSET_PARTITION_RANGE_END_TAG in run.tags
+    ]
+    if ranges:
+        keys |= _keys_in_ranges(context.instance, ranges)
+    return keys
+
+
+def _keys_in_ranges(instance: DagsterInstance, ranges: list[tuple[str, str]]) -> set[str]:
+    ordered = instance.get_dynamic_partitions(metric_import_file_partitions.name)
+    position = {key: index for index, key in enumerate(ordered)}
+    keys: set[str] = set()
+    for start, end in ranges:
+        if start in position and end in position:
+            keys.update(ordered[position[start] : position[end] + 1])
+    return keys

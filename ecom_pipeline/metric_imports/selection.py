@@ -121,3 +121,21 @@ def files_needing_import(
         if entry is None or entry.etag != normalize_etag(obj.etag) or entry.status not in SETTLED_STATUSES:
             due.append(obj)
     return sorted(due, key=lambda obj: (obj.last_modified, obj.key))
+
+
+def batches_of_new_files(
+    objects: list[S3Object],
+    max_files: int,
+    max_bytes: int,
+) -> list[list[S3Object]]:
+    """Consecutive slices of `objects` for one run each, within both limits (a file over `max_bytes` alone):
+    many small files share a run's start-up cost, and no run gets more bytes than one step can import."""
+    batches: list[list[S3Object]] = []
+    size = 0
+    for obj in objects:
+        if not batches or len(batches[-1]) >= max_files or (size + obj.size > max_bytes and batches[-1]):
+            batches.append([])
+            size = 0
+        batches[-1].append(obj)
+        size += obj.size
+    return batches

@@ -5,7 +5,7 @@ import json
 import pytest
 from dagster import DagsterEventType
 
-from assets.metric_imports import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
+from assets.metric_imports import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK, imported_metrics
 from tests.assets.test_metric_imports_support import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
@@ -158,3 +158,35 @@ def test_missing_file_fails_without_dead_letters(import_env: ImportEnv):
     assert not result.success
     assert "does not exist" in _step_failures(result)[0].step_failure_data.error.message
     assert import_env.dlq_messages() == []
+
+
+def test_a_bad_file_in_a_batch_fails_alone_and_the_others_are_materialized(import_env: ImportEnv):
+    keys = ["imports/run/1.json", "imports/run/2-bad.json", "imports/run/3.json"]
+    import_env.put(keys[0], metric_records(6))
+    import_env.put(keys[1], b'[{"name": "x", "value": "NaN?", "timestamp": "2026-01-01T00:00:00Z"}]')
+    import_env.put(keys[2], metric_records(9))
+
+    result = import_env.run_range(keys)
+
+    assert not result.success
+    materialized = {
+        e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert sorted(materialized) == [keys[0], keys[2]]
+    assert (materialized[keys[0]]["rows_imported"].value, materialized[keys[2]]["rows_imported"].value) == (
+        6,
+        9,
+    )
+    assert [import_env.rows_of(k) for k in keys] == [6, 0, 9]
+    assert import_env.ledger(keys[1])["status"] == "rejected"
+    (failure,) = _step_failures(result)
+    assert "1 of 3 files not imported" in failure.step_failure_data.user_failure_data.description
+    assert keys[1] in failure.step_failure_data.user_failure_data.description
+    assert [m["key"] for m in import_env.dlq_messages()] == [keys[1]]
+    assert _checks(result) == {ROW_COUNT_CHECK: True, NO_DUPLICATES_CHECK: True}
+    sums = import_env.metric_sums()
+    assert (sums["FilesImported"], sums["FilesRejected"], sums["RowsImported"]) == (2, 1, 15)
+    status = import_env.instance.get_status_by_partition(
+        imported_metrics.key, keys, imported_metrics.partitions_def
+    )
+    assert [status[k].value for k in keys] == ["MATERIALIZED", "FAILED", "MATERIALIZED"]

@@ -18,6 +18,7 @@ import boto3
 import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
@@ -83,6 +84,21 @@ class ImportEnv:
             resources=resources,
             instance=self.instance,
             raise_on_error=False,
+        )
+
+    def run_range(self, keys: list[str]):
+        """Materialize a range of file partitions in one run, as a sensor batch or a backfill does."""
+        new = [
+            k for k in keys if not self.instance.has_dynamic_partition(metric_import_file_partitions.name, k)
+        ]
+        self.instance.add_dynamic_partitions(metric_import_file_partitions.name, new)
+        resources = build_resources() | {"metric_imports": self.config}
+        return materialize(
+            [imported_metrics],
+            resources=resources,
+            instance=self.instance,
+            raise_on_error=False,
+            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
         )
 
     def query(self, statement: str, params: list | None = None) -> list[tuple]:

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import psycopg2
 import pytest
@@ -13,13 +14,14 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.metric_imports import imported_metrics
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.partitions import metric_import_file_partitions
 from resources import build_resources
 from resources.metric_import_store import FileVersion, ImportTables, record_failure
-from sensors.metric_imports import ETAG_TAG, import_sensor, metric_import_schedule
+from sensors.metric_imports import ETAG_TAG, FILE_COUNT_TAG, import_sensor, metric_import_schedule
 from tests.assets.test_metric_imports_support import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
@@ -72,33 +74,72 @@ def _sweep(env: ImportEnv, instance: DagsterInstance, at: datetime):
         return metric_import_schedule.evaluate_tick(context)
 
 
-def test_sensor_requests_one_run_per_new_file_version(
+def test_sensor_batches_new_files_into_one_range_run_and_a_changed_file_into_its_own(
     import_env: ImportEnv, daemon_instance: DagsterInstance
 ):
-    etag_a = import_env.put("imports/a.json", metric_records(3))
-    etag_b = import_env.put("imports/2026/b.json", metric_records(3))
+    etags = {key: import_env.put(key, metric_records(3)) for key in ("imports/a.json", "imports/2026/b.json")}
     import_env.put("imports/folder/", b"")  # a console-made folder marker
     import_env.put("elsewhere/c.json", metric_records(3))
 
     first = _tick(import_env, daemon_instance, None)
 
-    assert {(r.partition_key, r.run_key) for r in first.run_requests} == {
-        ("imports/a.json", f"imports/a.json@{etag_a}"),
-        ("imports/2026/b.json", f"imports/2026/b.json@{etag_b}"),
-    }
-    assert {r.tags[ETAG_TAG] for r in first.run_requests} == {etag_a, etag_b}
     (add,) = first.dynamic_partitions_requests
     assert add.partitions_def_name == metric_import_file_partitions.name
     assert sorted(add.partition_keys) == ["imports/2026/b.json", "imports/a.json"]
+    (batch,) = first.run_requests
+    assert batch.partition_key is None and batch.tags[FILE_COUNT_TAG] == "2"
+    assert (batch.tags[ASSET_PARTITION_RANGE_START_TAG], batch.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+        add.partition_keys[0],
+        add.partition_keys[-1],
+    )
+    first_key = add.partition_keys[0]
+    assert batch.run_key.startswith(f"{first_key}@{etags[first_key]}+1:")
 
     quiet = _tick(import_env, daemon_instance, first.cursor)
     assert not quiet.run_requests and "no new files" in quiet.skip_message
 
+    daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, list(add.partition_keys))
     new_etag = import_env.put("imports/a.json", metric_records(4))
     changed = _tick(import_env, daemon_instance, quiet.cursor or first.cursor)
-    assert [(r.partition_key, r.run_key) for r in changed.run_requests] == [
-        ("imports/a.json", f"imports/a.json@{new_etag}")
+    assert [(r.partition_key, r.run_key, r.tags[ETAG_TAG]) for r in changed.run_requests] == [
+        ("imports/a.json", f"imports/a.json@{new_etag}", new_etag)
     ]
+    assert not changed.dynamic_partitions_requests[0].partition_keys
+
+
+def test_a_batch_run_imports_every_file_of_its_range(import_env: ImportEnv, daemon_instance: DagsterInstance):
+    keys = [f"imports/batch/{i:02d}.json" for i in range(5)]
+    for i, key in enumerate(keys):
+        import_env.put(key, metric_records(10 + i))
+    (batch,) = _tick(import_env, daemon_instance, None).run_requests
+    (add,) = _tick(import_env, daemon_instance, None).dynamic_partitions_requests
+    import_env.instance.add_dynamic_partitions(metric_import_file_partitions.name, list(add.partition_keys))
+    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+
+    result = job.execute_in_process(instance=import_env.instance, tags=batch.tags)
+
+    assert result.success
+    materialized = {
+        e.partition: e.materialization.metadata for e in result.get_asset_materialization_events()
+    }
+    assert sorted(materialized) == keys
+    assert [materialized[k]["rows_imported"].value for k in keys] == [10, 11, 12, 13, 14]
+    assert all(materialized[k]["files_in_run"].value == 5 for k in keys)
+    assert [import_env.rows_of(k) for k in keys] == [10, 11, 12, 13, 14]
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert all(e.passed for e in checks.values())
+    assert checks["row_count_matches_file"].metadata["files_checked"].value == 5
+
+
+def test_batches_respect_the_file_and_byte_limits(import_env: ImportEnv, daemon_instance: DagsterInstance):
+    for i in range(7):
+        import_env.put(f"imports/many/{i}.json", metric_records(2))
+
+    with patch("sensors.metric_imports.METRIC_IMPORT_FILES_PER_RUN", 3):
+        requests = _tick(import_env, daemon_instance, None).run_requests
+
+    assert [r.tags.get(FILE_COUNT_TAG, "1") for r in requests] == ["3", "3", "1"]
+    assert requests[-1].partition_key is not None  # a batch of one is a plain single-partition run
 
 
 def test_duplicate_event_maps_to_the_same_run_key_and_imports_once(
@@ -175,3 +216,22 @@ def test_schedule_skips_a_file_whose_run_is_in_flight(
     sweep = _sweep(import_env, daemon_instance, datetime.now(UTC) + timedelta(hours=1))
 
     assert [r.partition_key for r in sweep.run_requests] == ["imports/waiting.json"]
+
+
+def test_schedule_skips_files_of_a_batch_run_in_flight(
+    import_env: ImportEnv, daemon_instance: DagsterInstance
+):
+    keys = ["imports/in-batch/a.json", "imports/in-batch/b.json", "imports/in-batch/c.json"]
+    for key in [*keys, "imports/after.json"]:
+        import_env.put(key, metric_records(2))
+    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+    daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
+    daemon_instance.create_run_for_job(
+        job,
+        status=DagsterRunStatus.STARTED,
+        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+    )
+
+    sweep = _sweep(import_env, daemon_instance, datetime.now(UTC) + timedelta(hours=1))
+
+    assert [r.partition_key for r in sweep.run_requests] == ["imports/after.json"]

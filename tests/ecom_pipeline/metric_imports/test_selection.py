@@ -7,6 +7,7 @@ from ecom_pipeline.metric_imports.selection import (
     LedgerEntry,
     S3Object,
     SensorCursor,
+    batches_of_new_files,
     files_needing_import,
     import_run_key,
     is_metric_file_key,
@@ -97,3 +98,15 @@ def test_limit_leaves_the_rest_for_the_next_tick_even_within_one_second():
     assert [o.key for o in first] == ["imports/a.json", "imports/b.json"]
     assert [o.key for o in second] == ["imports/c.json"]
     assert third == []
+
+
+def test_batches_are_consecutive_and_within_the_file_and_byte_limits():
+    at = datetime(2026, 3, 17, tzinfo=UTC)
+    sizes = [10, 10, 10, 10, 50, 200, 10]
+    objects = [S3Object(f"imports/{i}.json", f"e{i}", size, at) for i, size in enumerate(sizes)]
+
+    batches = batches_of_new_files(objects, max_files=3, max_bytes=60)
+
+    assert [[o.key[8:-5] for o in batch] for batch in batches] == [["0", "1", "2"], ["3", "4"], ["5"], ["6"]]
+    assert [o for batch in batches for o in batch] == objects  # nothing dropped, order kept
+    assert batches_of_new_files([], max_files=3, max_bytes=60) == []
