@@ -95,11 +95,13 @@ def imported_metrics(
 
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
     stats: dict[str, FileRowStats] = {}
+    checks_started = time.perf_counter()
     if succeeded:
         stats, _ = importer.with_db_retries(
             lambda: importer.in_transaction(lambda c: file_row_stats(c, tables, [o.key for o in succeeded])),
             "checks",
         )
+    checks_seconds = time.perf_counter() - checks_started
     duration = time.perf_counter() - started
     counts = Counter(o.status for o in outcomes)
     rows = sum(o.rows_imported for o in outcomes)
@@ -118,6 +120,7 @@ def imported_metrics(
         "run_files_imported": counts[IMPORTED],
         "run_rows_imported": rows,
         "run_seconds": round(duration, 3),
+        "run_check_queries_seconds": round(checks_seconds, 3),
         "table": tables.describe_metrics(),
         "database": rds.dsn_description(),
         "cloudwatch_published": published,
