@@ -26,7 +26,7 @@ energy_series_partitions = MultiPartitionsDefinition(
 # One partition per metric JSON file, so every file's import is visible and re-runnable on its own.
 metric_import_file_partitions = DynamicPartitionsDefinition(name="metric_import_files")
 # Files one run imports at most (sensor batches and backfills): amortises the run's start-up over many files.
-# 50 files of a few MB take seconds; the sensor also caps a batch's bytes (METRIC_IMPORT_BYTES_PER_RUN), which a
+# 100 files of a few MB take seconds; the sensor also caps a batch's bytes (METRIC_IMPORT_BYTES_PER_RUN), which a
 # UI backfill cannot, so a backfill over many files near the 50 MB limit wants a large step size.
-METRIC_IMPORT_FILES_PER_RUN = 50
+METRIC_IMPORT_FILES_PER_RUN = 100
 METRIC_IMPORT_BYTES_PER_RUN = 256 * 1024 * 1024
