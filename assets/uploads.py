@@ -9,7 +9,6 @@ validator only writes items, sends SQS messages and publishes SNS for what actua
 """
 
 import time
-from collections import Counter
 from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
@@ -24,26 +23,14 @@ from assets.uploads_checks import (
     rows_staged_check,
 )
 from assets.uploads_source import UploadSource, download, resolve_upload
+from assets.uploads_validation import UploadContext, validate_and_write
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import UploadFileError, parse_upload_csv, record_id
 from ecom_pipeline.uploads.error_report import build_error_report
 from ecom_pipeline.uploads.object_keys import error_report_key
-from ecom_pipeline.uploads.records import (
-    decode_item,
-    error_message,
-    product_row,
-    staged_item,
-    stored_errors,
-    with_outcome,
-)
-from ecom_pipeline.uploads.validation import (
-    STATUS_ERROR,
-    error_rate,
-    final_upload_status,
-    top_rejection_reasons,
-    validate_records,
-)
+from ecom_pipeline.uploads.records import product_row, staged_item
+from ecom_pipeline.uploads.validation import error_rate, final_upload_status, top_rejection_reasons
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.rds import RdsPostgresResource
 from resources.uploads import ProductUploadsConfig, UploadRecordsResource
@@ -148,10 +135,9 @@ def _stage(
             str(exc), metadata={"upload": MetadataValue.path(source.uri)}, allow_retries=False
         ) from None
     total = len(parsed.rows)
-    items = [
+    written = upload_records.write_items(  # a generator: items are built while earlier batches are written
         staged_item(source.upload_id, source.upload.vendor_id, row, total, created_at) for row in parsed.rows
-    ]
-    written = upload_records.write_items(items)
+    )
     with db.transaction(rds, schema) as conn:
         db.mark_staged(conn, source.upload_id, total)
     context.log.info(f"{source.uri}: staged {written} rows as {source.upload_id}")
@@ -201,8 +187,7 @@ def validated_products(
         raise Failure(f"upload {upload_id} is not staged ({state}); materialize product_upload_records first")
     total = history.total_records or 0
     # The staged items are a pure function of the object version (IfMatch on its ETag) and the upload's fixed
-    # created_at, so they are rebuilt from S3; DynamoDB is read only for each item's existence and status
-    # (a projected BatchGetItem), which is most of the cost of a full read on every backend.
+    # created_at, so they are rebuilt from S3 instead of read from DynamoDB.
     client = uploads_config.client("s3")
     source = resolve_upload(
         client, uploads_config.uploads_bucket, upload_id, dict(context.run.tags), history.s3_key
@@ -213,42 +198,36 @@ def validated_products(
         raise Failure(
             f"upload {upload_id} was staged but no longer parses: {exc}", allow_retries=False
         ) from None
-    items_by_id = {
-        record_id(row.row_number, total): staged_item(
-            upload_id, history.vendor_id, row, total, history.staged_at
-        )
-        for row in rows
-    }
-    states = upload_records.get_items(
-        upload_id, list(items_by_id), ("record_id", "status", "validation_errors")
+    if len(rows) != total:
+        raise Failure(f"upload {upload_id}: upload_history says {total} rows, the object has {len(rows)}")
+    # First pass (still pending_validation, see db.mark_validating): every item is exactly as staged, and the
+    # staged marker proves they all exist. Any later run reads each item's status and errors back (projected
+    # BatchGetItem) and fails before writing anything if one is missing.
+    first_pass = history.status == db.STATUS_STAGED
+    stored = (
+        None
+        if first_pass
+        else _stored_states(upload_records, upload_id, [record_id(r.row_number, total) for r in rows])
     )
-    state_by_id = {state["record_id"]["S"]: state for state in states}
-    if len(rows) != total or set(state_by_id) != set(items_by_id):
-        raise Failure(
-            f"upload {upload_id}: upload_history says {total} rows, the object has {len(rows)}, "
-            f"DynamoDB holds {len(state_by_id)} of their items"
-        )
-    outcomes = validate_records(decode_item(item) for item in items_by_id.values())
-    valid = [o for o in outcomes if not o.errors]
-    rejected = [o for o in outcomes if o.errors]
+    if first_pass:
+        with db.transaction(rds, uploads_config.db_schema) as conn:
+            db.mark_validating(conn, upload_id)
 
-    with db.transaction(rds, uploads_config.db_schema) as conn:
-        upserted = db.upsert_products(conn, [product_row(history.vendor_id, upload_id, o) for o in valid])
+    def upsert(valid_outcomes: list) -> db.UpsertCounts:
+        with db.transaction(rds, uploads_config.db_schema) as conn:
+            return db.upsert_products(
+                conn, [product_row(history.vendor_id, upload_id, o) for o in valid_outcomes]
+            )
 
-    # Only items whose outcome changes are written; only rows newly in error are sent (re-runs send nothing).
-    changed = [
-        o
-        for o in outcomes
-        if state_by_id[o.record_id]["status"]["S"] != o.status
-        or stored_errors(state_by_id[o.record_id]) != o.errors
-    ]
-    newly_rejected = [o for o in changed if o.status == STATUS_ERROR]
-    sent = sqs.send_messages(
-        uploads_config.errors_queue_url,
-        [error_message(upload_id, history.vendor_id, history.s3_key, o) for o in newly_rejected],
+    result = validate_and_write(
+        rows,
+        UploadContext(upload_id, history.vendor_id, history.s3_key, total, history.staged_at, _now_iso()),
+        stored,
+        upload_records,
+        lambda messages: sqs.send_messages(uploads_config.errors_queue_url, messages),
+        upsert,
     )
-    validated_at = _now_iso()
-    upload_records.write_items([with_outcome(items_by_id[o.record_id], o, validated_at) for o in changed])
+    valid, rejected, upserted = result.valid, result.rejected, result.upserted
 
     bucket = uploads_config.uploads_bucket
     report_uri = None
@@ -292,11 +271,6 @@ def validated_products(
     )
     elapsed = time.monotonic() - started
     context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
-    # What the table now holds: the statuses read above, with the changes DynamoDB confirmed applied.
-    statuses = Counter(state["status"]["S"] for state in state_by_id.values())
-    for outcome in changed:
-        statuses[state_by_id[outcome.record_id]["status"]["S"]] -= 1
-        statuses[outcome.status] += 1
     return MaterializeResult(
         metadata={
             "upload_id": upload_id,
@@ -309,8 +283,9 @@ def validated_products(
             "products_inserted": upserted.inserted,
             "products_updated": upserted.updated,
             "products_unchanged": upserted.unchanged,
-            "items_status_changed": len(changed),
-            "sqs_messages_sent": sent,
+            "items_status_changed": result.items_changed,
+            "items_read_back": "no (first pass)" if first_pass else total,
+            "sqs_messages_sent": result.sqs_sent,
             "sns_published": published,
             "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
             "error_report": MetadataValue.path(report_uri) if report_uri else "none (no rejected rows)",
@@ -319,11 +294,23 @@ def validated_products(
             "rows_per_second": round(total / elapsed, 1) if elapsed else 0.0,
         },
         check_results=[
-            rows_accounted_check(total, statuses, len(valid), len(rejected)),
+            # What the table now holds: the statuses as read (or as staged), with the written changes applied.
+            rows_accounted_check(total, result.statuses, len(valid), len(rejected)),
             no_duplicate_sku_check(history.vendor_id, duplicates),
             error_rate_check(rate, uploads_config.error_rate_warn_threshold, len(rejected), total),
         ],
     )
+
+
+def _stored_states(records: UploadRecordsResource, upload_id: str, record_ids: list[str]) -> dict[str, dict]:
+    """record id -> the item's stored status and errors; raises `Failure` when any item is missing."""
+    states = records.get_items(upload_id, record_ids, ("record_id", "status", "validation_errors"))
+    by_id = {state["record_id"]["S"]: state for state in states}
+    if set(by_id) != set(record_ids):
+        raise Failure(
+            f"upload {upload_id}: {len(record_ids)} rows, DynamoDB holds {len(by_id)} of their items"
+        )
+    return by_id
 
 
 def _reasons_markdown(top: list[tuple[str, str, int]]) -> str:

@@ -1,7 +1,8 @@
 """SQL of the uploads pipeline: vendor check, the upload_history state machine, the products upsert.
 
 upload_history status: `processing` (row created) -> `pending_validation` (every row staged in DynamoDB) ->
-`completed` | `completed_with_errors` | `failed` (validator). `rejected` (unknown or inactive vendor) and
+`validating` (set by the validator before it writes its first item status) -> `completed` |
+`completed_with_errors` | `failed` (validator). `rejected` (unknown or inactive vendor) and
 `failed` with `error_message` (file refused by the parser) end an upload before staging. Every statement
 takes values as parameters; callers run them inside `transaction()` below.
 """
@@ -20,6 +21,7 @@ from resources.rds import RdsPostgresResource
 
 STATUS_PROCESSING = "processing"
 STATUS_STAGED = "pending_validation"
+STATUS_VALIDATING = "validating"
 STATUS_REJECTED = "rejected"
 STATUS_FAILED = "failed"
 _STAGE_TABLE = "upload_products_stage"
@@ -128,6 +130,19 @@ def mark_staged(conn: Any, upload_id: str, total_records: int) -> None:
             "UPDATE upload_history SET status = %s, total_records = %s, rejection_reason = NULL, "
             "error_message = NULL, updated_at = now() WHERE upload_id = %s",
             (STATUS_STAGED, total_records, upload_id),
+        )
+
+
+def mark_validating(conn: Any, upload_id: str) -> None:
+    """Committed before the validator's first item write: from then on items may differ from how they were staged.
+
+    So `pending_validation` proves every item is still exactly as staged (status pending, no errors), which
+    lets the validator's first pass skip reading the statuses back; any later run reads them.
+    """
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "UPDATE upload_history SET status = %s, updated_at = now() WHERE upload_id = %s AND status = %s",
+            (STATUS_VALIDATING, upload_id, STATUS_STAGED),
         )
 
 

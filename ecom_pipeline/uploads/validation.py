@@ -6,7 +6,7 @@ upload (the first occurrence wins; later ones are rejected); across uploads the 
 """
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -109,9 +109,21 @@ def validate_product(data: Mapping[str, Any]) -> list[FieldError]:
 
 def validate_records(records: Iterable[StagedRecord]) -> list[RowOutcome]:
     """Outcomes in row order; parse errors first, then rule errors, then SKU duplicates within the upload."""
-    outcomes: list[RowOutcome] = []
+    return list(iter_outcomes(sorted(records, key=lambda r: r.row_number)))
+
+
+def iter_outcomes(records_in_row_order: Iterable[StagedRecord]) -> Iterator[RowOutcome]:
+    """`validate_records` as a stream, for records already in row order (as the parser yields them).
+
+    A row's outcome depends only on the rows before it (the first occurrence of a SKU wins), so each outcome is
+    final when yielded and the caller can write it while later rows are still being validated.
+    """
     first_row_of_sku: dict[str, int] = {}
-    for record in sorted(records, key=lambda r: r.row_number):
+    previous = 0
+    for record in records_in_row_order:
+        if record.row_number <= previous:
+            raise ValueError(f"records out of row order: row {record.row_number} after row {previous}")
+        previous = record.row_number
         errors = list(record.parse_errors) + validate_product(record.product_data)
         sku = record.product_data.get("sku")
         if isinstance(sku, str) and sku:
@@ -120,12 +132,9 @@ def validate_records(records: Iterable[StagedRecord]) -> list[RowOutcome]:
                 errors.append(
                     FieldError("sku", f"duplicate sku {sku!r} in this upload (first at row {first})")
                 )
-        outcomes.append(
-            RowOutcome(
-                record.record_id, record.row_number, record.line_number, record.product_data, tuple(errors)
-            )
+        yield RowOutcome(
+            record.record_id, record.row_number, record.line_number, record.product_data, tuple(errors)
         )
-    return outcomes
 
 
 def final_upload_status(valid: int, rejected: int) -> str:

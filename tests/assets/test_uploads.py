@@ -167,17 +167,64 @@ def test_overwritten_object_is_not_processed_under_the_old_id(uploads_env):
     assert env.run(new).success and env.history(new.upload_id)["total_records"] == 2
 
 
-def test_validator_refuses_an_upload_with_a_lost_staged_item(uploads_env):
+def _delete_item(env, upload_id: str, record_id: str) -> None:
+    boto3.client("dynamodb").delete_item(
+        TableName=env.table, Key={"upload_id": {"S": upload_id}, "record_id": {"S": record_id}}
+    )
+
+
+def test_first_pass_skips_the_read_back_and_restores_a_lost_staged_item(uploads_env):
     env = uploads_env
     upload = env.put("uploads/VEND001/d.csv", csv_body(product_line(1), product_line(2)))
     assert env.run(upload, assets=[product_upload_records]).success
-    boto3.client("dynamodb").delete_item(
-        TableName=env.table, Key={"upload_id": {"S": upload.upload_id}, "record_id": {"S": "REC_00002"}}
-    )
+    _delete_item(env, upload.upload_id, "REC_00002")  # lost behind the pipeline's back after staging
+    result = env.run(upload, assets=[validated_products])
+    assert result.success
+    meta = metadata(result, "validated_products")
+    assert meta["items_read_back"] == "no (first pass)" and meta["items_status_changed"] == 2
+    # Rebuilt in full from the same object version: nothing is lost.
+    items = env.items(upload.upload_id)
+    assert [(i["record_id"]["S"], i["status"]["S"]) for i in items] == [
+        ("REC_00001", "validated"),
+        ("REC_00002", "validated"),
+    ]
+    assert items[1]["product_data"]["M"]["sku"] == {"S": "CA-VEND001-0002"}
+    assert env.history(upload.upload_id)["status"] == "completed"
+
+
+def test_rerun_refuses_an_upload_with_a_lost_staged_item(uploads_env):
+    env = uploads_env
+    upload = env.put("uploads/VEND001/d.csv", csv_body(product_line(1), product_line(2, price="0")))
+    assert env.run(upload).success
+    assert len(env.error_messages()) == 1 and len(env.notifications()) == 1
+    _delete_item(env, upload.upload_id, "REC_00002")
     result = env.run(upload, assets=[validated_products])
     assert not result.success
     [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "DynamoDB holds 1 of their items" in failure.event_specific_data.error.message
-    assert env.history(upload.upload_id)["status"] == "pending_validation"
-    assert env.query("SELECT count(*) FROM products") == [(0,)]
+    assert env.history(upload.upload_id)["status"] == "completed_with_errors"
+    assert [i["record_id"]["S"] for i in env.items(upload.upload_id)] == ["REC_00001"]
     assert env.error_messages() == [] and env.notifications() == []
+
+
+def test_interrupted_first_pass_is_finished_from_the_stored_statuses(uploads_env):
+    """A validator that died after marking `validating` and writing some statuses: the next run reads back."""
+    env = uploads_env
+    upload = env.put("uploads/VEND001/e.csv", csv_body(product_line(1), product_line(2, price="0")))
+    assert env.run(upload, assets=[product_upload_records]).success
+    env.query("UPDATE upload_history SET status = 'validating' WHERE upload_id = %s", [upload.upload_id])
+    [first, _] = env.items(upload.upload_id)
+    boto3.client("dynamodb").put_item(
+        TableName=env.table, Item=first | {"status": {"S": "validated"}, "validated_at": {"S": "earlier"}}
+    )
+    result = env.run(upload, assets=[validated_products])
+    assert result.success
+    meta = metadata(result, "validated_products")
+    assert meta["items_read_back"] == 2 and meta["items_status_changed"] == 1
+    assert meta["sqs_messages_sent"] == 1
+    [message] = env.error_messages()
+    assert message["record_id"] == "REC_00002"
+    items = env.items(upload.upload_id)
+    assert items[0]["validated_at"] == {"S": "earlier"}  # unchanged, not rewritten
+    assert [i["status"]["S"] for i in items] == ["validated", "error"]
+    assert env.history(upload.upload_id)["status"] == "completed_with_errors"

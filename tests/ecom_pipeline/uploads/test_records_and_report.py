@@ -10,6 +10,7 @@ from ecom_pipeline.uploads.records import (
     error_message,
     product_row,
     staged_item,
+    staged_record,
     stored_errors,
     with_outcome,
 )
@@ -67,3 +68,17 @@ def test_error_report_lists_rejected_rows_with_reasons_and_defuses_formulas():
     assert lines[0]["error_reasons"] == "price: -3 must be greater than 0"
     assert lines[0]["vendor_product_id"] == "'=HYPERLINK(1)"
     assert lines[0]["price"] == "-3"
+
+
+def test_staged_record_equals_the_decoded_item_for_every_kind_of_row():
+    body = (
+        f"{HEADER}\n{GOOD}\n{BAD}\n"
+        + GOOD.replace("19.99", "$19.99").replace("150", "12.5").replace("0001,", "0003,")
+        + "\n"
+        + GOOD.replace("19.99", "+7.50").replace(",150,", ",+0,").replace("0001,", "0004,")
+        + "\nonly,three,fields\n"
+    ).encode()
+    rows = parse_upload_csv(body, "f.csv").rows
+    assert len(rows) == 5 and rows[2].parse_errors and rows[4].parse_errors
+    for row in rows:
+        assert staged_record(row, 5) == decode_item(staged_item("U", "V", row, 5, "t"))

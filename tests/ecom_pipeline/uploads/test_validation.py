@@ -7,6 +7,7 @@ from ecom_pipeline.uploads.validation import (
     StagedRecord,
     error_rate,
     final_upload_status,
+    iter_outcomes,
     reason_kind,
     top_rejection_reasons,
     validate_product,
@@ -109,3 +110,14 @@ def test_top_reasons_group_by_kind():
     top = top_rejection_reasons(outcomes)
     assert top[0] == ("price", "N must be greater than N", 2)
     assert ("unit", reason_kind(outcomes[2].errors[0].reason), 1) in top
+
+
+def test_iter_outcomes_streams_the_same_outcomes_and_refuses_rows_out_of_order():
+    records = [
+        StagedRecord("REC_00001", 1, 2, VALID),
+        StagedRecord("REC_00002", 2, 3, {**VALID, "price": Decimal("-1")}),
+        StagedRecord("REC_00003", 3, 4, VALID),  # duplicate SKU of row 1
+    ]
+    assert list(iter_outcomes(records)) == validate_records(reversed(records))
+    with pytest.raises(ValueError, match="out of row order"):
+        list(iter_outcomes([records[1], records[0]]))
