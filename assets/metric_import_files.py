@@ -1,9 +1,10 @@
 """One metric file's way through `imported_metrics`: read and validated ahead, then written in one transaction.
 
-A run imports every file of its partition range in order. The next file is downloaded, parsed and formatted on
-a reader thread while the current one is in its COPY: PostgreSQL works on its core while this process parses
-on another (psycopg2 releases the GIL while libpq waits), which is what keeps a many-file run near the speed
-of a bare COPY. At most `read_ahead + 1` files are held in memory.
+A run imports every file of its partition range in order. The next files are downloaded, parsed and formatted
+on reader threads while the current one is in its COPY: PostgreSQL works on its core while this process parses
+(psycopg2 releases the GIL while libpq waits), and one reader's S3 round trip overlaps the other's parsing.
+That is what keeps a many-file run near the speed of a bare COPY. At most `read_ahead + 1` files are held in
+memory.
 """
 
 import random
@@ -92,13 +93,13 @@ def prepare_file(client: Any, config: MetricImportsConfig, key: str) -> Prepared
 
 
 def prepared_in_order(
-    client: Any, config: MetricImportsConfig, keys: Sequence[str], read_ahead: int = 1
+    client: Any, config: MetricImportsConfig, keys: Sequence[str], read_ahead: int = 2
 ) -> Iterator[PreparedFile]:
-    """The files in `keys` order, each prepared on a reader thread while the caller writes the one before.
+    """The files in `keys` order, prepared `read_ahead` at a time on reader threads while the caller writes.
 
     Close the iterator (or exhaust it) to stop the reader; `contextlib.closing` does it on an early exit.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="metric-file-reader") as pool:
+    with ThreadPoolExecutor(max_workers=read_ahead, thread_name_prefix="metric-file-reader") as pool:
         pending: deque[Future[PreparedFile]] = deque()
         try:
             for key in keys:

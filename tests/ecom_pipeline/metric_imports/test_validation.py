@@ -122,6 +122,34 @@ def test_same_instant_in_another_offset_is_a_duplicate():
     assert _rejection(_payload(records)).record_index == 1
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "2026-03-17 12:00:00Z",
+        "2026-03-17T12:00:00+00:00",
+        "2026-03-17T13:00:00.000+01:00",
+        "20260317T120000Z",
+        "2026-03-17T12:00Z",
+    ],
+)
+@pytest.mark.parametrize("canonical_first", [True, False])
+def test_every_spelling_of_an_instant_collides_with_the_canonical_one(spelling, canonical_first):
+    canonical = {"name": "a", "value": 1, "timestamp": "2026-03-17T12:00:00Z"}
+    other = {"name": "a", "value": 2, "timestamp": spelling}
+    records = [canonical, other] if canonical_first else [other, canonical]
+    assert _rejection(_payload(records)).record_index == 1
+
+
+def test_instants_with_fractions_collide_across_offsets_and_differ_from_whole_seconds():
+    records = [
+        {"name": "a", "value": 1, "timestamp": "2026-03-17T12:00:00.5Z"},
+        {"name": "a", "value": 2, "timestamp": "2026-03-17T12:00:00Z"},
+        {"name": "a", "value": 3, "timestamp": "2026-03-17T14:00:00.500+02:00"},
+    ]
+    rejection = _rejection(_payload(records))
+    assert (rejection.record_index, rejection.invalid_records) == (2, 1)
+
+
 def test_empty_array():
     rejection = _rejection(b"[]")
     assert rejection.reason_code == v.EMPTY_ARRAY
