@@ -31,6 +31,7 @@ from deploy.local.aws_bootstrap import upload_records_table_spec
 from deploy.local.sources.database import apply_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.partitions import product_upload_partitions
+from ecom_pipeline.uploads.csv_parser import record_id
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
 from ecom_pipeline.uploads.upload_id import make_upload_id, normalize_etag
 from resources import build_resources
@@ -179,10 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         }
         pipeline_rss = _peak_rss_mib()
 
+        # Read back by key (BatchGetItem), not by Query: moto re-reads the whole partition for every Query page,
+        # which made this untimed step take minutes at 100,000 items.
         deserializer = TypeDeserializer()
+        record_ids = [record_id(n, args.rows) for n in range(1, args.rows + 1)]
         items = [
             {k: deserializer.deserialize(v) for k, v in item.items()}
-            for item in records.query_items(upload_id)
+            for item in records.get_items(upload_id, record_ids)
         ]
         plain_seconds = _plain_batch_writer(plain_table, items)
 
