@@ -1,13 +1,14 @@
 """One metric file's way through `imported_metrics`: read and validated ahead, then written in one transaction.
 
-A run imports every file of its partition range in order. The next files are downloaded, parsed and formatted
-on reader threads while the current one is in its COPY: PostgreSQL works on its core while this process parses
-(psycopg2 releases the GIL while libpq waits), and one reader's S3 round trip overlaps the other's parsing.
-That is what keeps a many-file run near the speed of a bare COPY. At most `read_ahead + 1` files are held in
-memory.
+A run imports every file of its partition range. The next files are downloaded, parsed and formatted on reader
+threads while earlier ones are in their COPY, and `db_writers` files (two by default) are written at once, each
+on its own connection: PostgreSQL works on both cores while this process parses (psycopg2 releases the GIL
+while libpq waits), and one reader's S3 round trip overlaps the other's parsing. That is what keeps a many-file
+run near the speed of a bare COPY. At most `read_ahead + db_writers + 1` files are held in memory.
 """
 
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -15,6 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import psycopg2
+import psycopg2.extensions
 from dagster import AssetExecutionContext, MetadataValue
 
 from ecom_pipeline.metric_imports.copy_format import copy_text
@@ -29,9 +32,11 @@ from ecom_pipeline.metric_imports.validation import (
 from resources.metric_import_dead_letters import DeadLetters
 from resources.metric_import_store import (
     TRANSIENT_DB_ERRORS,
+    FileRowStats,
     FileVersion,
     ImportOutcome,
     ImportTables,
+    file_row_stats,
     import_file_rows,
     record_failure,
     record_rejection,
@@ -71,6 +76,7 @@ class FileOutcome:
     rows_imported: int = 0
     message: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)  # the partition's materialization
+    stats: FileRowStats | None = None  # what the checks compare, read right after the file's commit
 
 
 def prepare_file(client: Any, config: MetricImportsConfig, key: str) -> PreparedFile:
@@ -114,7 +120,11 @@ def prepared_in_order(
 
 
 class FileImporter:
-    """Writes prepared files one transaction each, and handles the ones that cannot be written."""
+    """Writes prepared files one transaction each, and handles the ones that cannot be written.
+
+    `handle` may run on several writer threads at once (`MetricImportsConfig.db_writers`): each thread has its
+    own connection, opened on first use and closed by `close()`, so two files' COPYs proceed side by side.
+    """
 
     def __init__(
         self,
@@ -129,6 +139,9 @@ class FileImporter:
         self.rds = rds
         self.tables = tables
         self.dead_letters = dead_letters
+        self._local = threading.local()
+        self._opened: list[psycopg2.extensions.connection] = []
+        self._opened_lock = threading.Lock()
 
     def handle(self, prepared: PreparedFile) -> FileOutcome:
         started = time.perf_counter()
@@ -155,6 +168,10 @@ class FileImporter:
         except TRANSIENT_DB_ERRORS as exc:
             return self._fail(file, exc)
         seconds = prepared.read_seconds + time.perf_counter() - started
+        stats, _ = self.with_db_retries(
+            lambda: self.in_transaction(lambda conn: file_row_stats(conn, self.tables, file.key)),
+            f"checks of {file.key}",
+        )
         status = ALREADY_IMPORTED if outcome.already_imported else IMPORTED
         return FileOutcome(
             file.key,
@@ -164,13 +181,43 @@ class FileImporter:
             metadata=_imported_metadata(
                 file, parsed, outcome, status, attempts, prepared.read_seconds, seconds
             ),
+            stats=stats,
         )
 
-    def in_transaction(self, work: Callable[..., T]) -> T:
-        """One transaction on the process's reused connection (a warm Lambda or a long step keeps it); on any
-        error it is rolled back, and a connection that died is discarded so the retry opens a new one."""
-        with self.rds.transaction() as conn:
-            return work(conn)
+    def in_transaction(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
+        """One transaction on this thread's connection: committed on success, rolled back on any error; a
+        connection that died is closed and forgotten, so the retry opens a new one."""
+        conn = self._connection()
+        try:
+            result = work(conn)
+            conn.commit()
+            return result
+        except BaseException:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                self._local.conn = None
+                conn.close()
+            if conn.closed:
+                self._local.conn = None
+            raise
+
+    def close(self) -> None:
+        """Close every connection the writer threads opened (at the end of the run)."""
+        with self._opened_lock:
+            for conn in self._opened:
+                if not conn.closed:
+                    conn.close()
+            self._opened.clear()
+
+    def _connection(self) -> psycopg2.extensions.connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.rds.connect()
+            self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
 
     def with_db_retries(self, action: Callable[[], T], what: str) -> tuple[T, int]:
         """Run `action` again on transient database errors, with exponential backoff and jitter."""

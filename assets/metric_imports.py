@@ -8,8 +8,9 @@ transaction with backoff; bad input is quarantined, dead-lettered and announced,
 """
 
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 
 from dagster import (
@@ -31,13 +32,14 @@ from assets.metric_import_files import (
     SUCCEEDED,
     FileImporter,
     FileOutcome,
+    PreparedFile,
     prepared_in_order,
 )
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
 from ecom_pipeline.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
 from resources.aws import CloudWatchMetricsResource, SnsResource, SqsResource
 from resources.metric_import_dead_letters import DeadLetters, publish_counts
-from resources.metric_import_store import FileRowStats, ImportTables, file_row_stats
+from resources.metric_import_store import ImportTables
 from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource
 
@@ -83,25 +85,15 @@ def imported_metrics(
     )
     started = time.perf_counter()
 
-    outcomes: list[FileOutcome] = []
-    with closing(prepared_in_order(s3_client, config, keys)) as prepared_files:
-        for prepared in prepared_files:
-            outcome = importer.handle(prepared)
-            outcomes.append(outcome)
-            if outcome.status == FAILED:
-                break  # the database is failing: the files after this one are left untouched for a retry
+    try:
+        outcomes, waited = _import_in_order(
+            importer, prepared_in_order(s3_client, config, keys), config.db_writers
+        )
+    finally:
+        importer.close()
     if len(keys) > 1:
         context.log.info(_progress(outcomes, len(keys)))
-
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
-    stats: dict[str, FileRowStats] = {}
-    checks_started = time.perf_counter()
-    if succeeded:
-        stats, _ = importer.with_db_retries(
-            lambda: importer.in_transaction(lambda c: file_row_stats(c, tables, [o.key for o in succeeded])),
-            "checks",
-        )
-    checks_seconds = time.perf_counter() - checks_started
     duration = time.perf_counter() - started
     counts = Counter(o.status for o in outcomes)
     rows = sum(o.rows_imported for o in outcomes)
@@ -120,12 +112,13 @@ def imported_metrics(
         "run_files_imported": counts[IMPORTED],
         "run_rows_imported": rows,
         "run_seconds": round(duration, 3),
-        "run_check_queries_seconds": round(checks_seconds, 3),
+        "run_waiting_for_reads_seconds": round(waited, 3),
+        "db_writers": config.db_writers,
         "table": tables.describe_metrics(),
         "database": rds.dsn_description(),
         "cloudwatch_published": published,
     }
-    checks = _check_results(succeeded, stats) if succeeded else []
+    checks = _check_results(succeeded) if succeeded else []
     failures = [o for o in outcomes if o.status not in SUCCEEDED]
     if not failures:
         for outcome in succeeded:
@@ -139,6 +132,34 @@ def imported_metrics(
         )
     yield from checks
     raise _failure(failures, outcomes, len(keys))
+
+
+def _import_in_order(
+    importer: FileImporter, prepared_files: Iterator[PreparedFile], writers: int
+) -> tuple[list[FileOutcome], float]:
+    """Hand prepared files to `writers` threads, at most one file each in flight. After a database failure
+    no further file is started (those in flight finish), so the rest stay untouched for a retry or the sweep.
+    Returns the outcomes in file order and the time spent waiting for the readers."""
+    outcomes: list[FileOutcome] = []
+    waited = 0.0
+    with (
+        closing(prepared_files),
+        ThreadPoolExecutor(writers, thread_name_prefix="metric-file-writer") as pool,
+    ):
+        in_flight: deque[Future[FileOutcome]] = deque()
+        stopped = False
+        while not stopped:
+            mark = time.perf_counter()
+            prepared = next(prepared_files, None)
+            waited += time.perf_counter() - mark
+            if prepared is None:
+                break
+            in_flight.append(pool.submit(importer.handle, prepared))
+            while len(in_flight) >= writers or (in_flight and in_flight[0].done()):
+                outcomes.append(in_flight.popleft().result())
+                stopped = stopped or outcomes[-1].status == FAILED
+        outcomes.extend(future.result() for future in in_flight)
+    return outcomes, waited
 
 
 def _progress(outcomes: Sequence[FileOutcome], planned: int) -> str:
@@ -172,10 +193,9 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
     )
 
 
-def _check_results(
-    succeeded: Sequence[FileOutcome], stats: dict[str, FileRowStats]
-) -> list[AssetCheckResult]:
+def _check_results(succeeded: Sequence[FileOutcome]) -> list[AssetCheckResult]:
     """One result per check for the run's imported files; the metadata names every file that fails."""
+    stats = {o.key: o.stats for o in succeeded if o.stats is not None}
     mismatched = [o for o in succeeded if stats[o.key].row_count != o.records_in_file]
     duplicated = [o for o in succeeded if stats[o.key].duplicate_groups]
     rows_in_table = sum(stats[o.key].row_count for o in succeeded)

@@ -184,7 +184,7 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
             rows_text = copy_text(parsed.records, key)
             import_file_rows(conn, tables, file, rows_text, len(parsed.records), "bench")
             conn.commit()
-            file_row_stats(conn, tables, [key])
+            file_row_stats(conn, tables, key)
             conn.commit()
         conn.close()
 

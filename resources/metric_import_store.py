@@ -5,7 +5,6 @@ and end (and retries them whole) and tests can point the same code at an isolate
 """
 
 import io
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -209,36 +208,18 @@ class FileRowStats:
 _DUPLICATE_EXAMPLES = 10
 
 
-def file_row_stats(
-    conn: psycopg2.extensions.connection, tables: ImportTables, file_keys: Sequence[str]
-) -> dict[str, FileRowStats]:
-    """What the asset checks compare, per file of a run: rows in `metrics` and repeated (name, timestamp).
-
-    Two statements for the whole run rather than two per file: on a many-file run the per-file round trips
-    would cost more than the scans."""
-    keys = list(file_keys)
+def file_row_stats(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> FileRowStats:
+    """What the asset checks compare: rows in `metrics` from this file and repeated (name, timestamp)."""
     with conn.cursor() as cur:
         cur.execute(
-            sql.SQL(
-                "SELECT source_file, count(*) FROM {} WHERE source_file = ANY(%s) GROUP BY source_file"
-            ).format(tables.metrics_id),
-            [keys],
+            sql.SQL("SELECT count(*) FROM {} WHERE source_file = %s").format(tables.metrics_id), [file_key]
         )
-        counts = dict(cur.fetchall())
+        (count,) = cur.fetchone()
         cur.execute(
             sql.SQL(
-                'SELECT source_file, name, "timestamp", count(*) FROM {} WHERE source_file = ANY(%s) '
-                'GROUP BY source_file, name, "timestamp" HAVING count(*) > 1 '
-                "ORDER BY source_file, count(*) DESC, name"
+                'SELECT name, "timestamp", count(*) FROM {} WHERE source_file = %s '
+                'GROUP BY name, "timestamp" HAVING count(*) > 1 ORDER BY count(*) DESC, name LIMIT %s'
             ).format(tables.metrics_id),
-            [keys],
+            [file_key, _DUPLICATE_EXAMPLES],
         )
-        duplicates: dict[str, list[tuple[str, datetime, int]]] = {}
-        for source_file, name, timestamp, copies in cur.fetchall():
-            groups = duplicates.setdefault(source_file, [])
-            if len(groups) < _DUPLICATE_EXAMPLES:
-                groups.append((name, timestamp, copies))
-    return {
-        key: FileRowStats(row_count=counts.get(key, 0), duplicate_groups=duplicates.get(key, []))
-        for key in keys
-    }
+        return FileRowStats(row_count=count, duplicate_groups=list(cur.fetchall()))

@@ -36,6 +36,11 @@ class MetricImportsConfig(AwsClientResource):
     db_attempts: int = Field(
         default=4, ge=1, description="Attempts per file on transient database errors (first try included)."
     )
+    db_writers: int = Field(
+        default=2,
+        ge=1,
+        description="Files of a run written at the same time, each in its own transaction on its own connection.",
+    )
     db_retry_base_seconds: float = Field(
         default=1.0, ge=0, description="Backoff before retry n is base * 2**(n-1), plus jitter."
     )

@@ -150,26 +150,34 @@ def test_database_failure_stops_a_batch_and_leaves_later_files_for_the_retry(imp
         "PERFORM nextval(TG_TABLE_SCHEMA || '.trigger_hits'); "
         "RAISE EXCEPTION 'database keeps failing' USING ERRCODE = 'serialization_failure';",
     )
-    keys = ["imports/b/1.json", "imports/b/2.json", "imports/b/3.json"]
+    keys = ["imports/b/1.json", "imports/b/2.json", "imports/b/3.json", "imports/b/4.json"]
     import_env.put(keys[0], [r | {"value": 1.0} for r in metric_records(10)])  # no row hits the trigger
-    import_env.put(keys[1], metric_records(100))  # record 30 hits it
+    import_env.put(keys[1], metric_records(100))  # record 30 hits it, on every attempt
     import_env.put(keys[2], metric_records(5))
+    import_env.put(keys[3], metric_records(7))
 
     failed = import_env.run_range(keys)
 
+    # Two writers: file 3 was already in flight beside file 2 and completes; file 4 is never started.
+    assert import_env.config.db_writers == 2
     assert not failed.success
-    assert [e.partition for e in failed.get_asset_materialization_events()] == [keys[0]]
-    assert [import_env.rows_of(k) for k in keys] == [10, 0, 0]
+    assert [e.partition for e in failed.get_asset_materialization_events()] == [keys[0], keys[2]]
+    assert [import_env.rows_of(k) for k in keys] == [10, 0, 5, 0]
     assert import_env.ledger(keys[1])["status"] == "failed"
-    assert import_env.ledger(keys[2]) is None  # never attempted: no claim either way
+    assert import_env.ledger(keys[3]) is None  # never attempted: no claim either way
     _drop_trigger(import_env)
 
     retried = import_env.run_range(keys)
 
     assert retried.success
-    assert [import_env.rows_of(k) for k in keys] == [10, 100, 5]
+    assert [import_env.rows_of(k) for k in keys] == [10, 100, 5, 7]
     statuses = {
         e.partition: e.materialization.metadata["status"].value
         for e in retried.get_asset_materialization_events()
     }
-    assert statuses == {keys[0]: "already_imported", keys[1]: "imported", keys[2]: "imported"}
+    assert statuses == {
+        keys[0]: "already_imported",
+        keys[1]: "imported",
+        keys[2]: "already_imported",
+        keys[3]: "imported",
+    }
