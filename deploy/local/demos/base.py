@@ -21,6 +21,7 @@ from dagster import (
     build_sensor_context,
     partition_loading_context,
 )
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 RUN_KEY_TAG = "dagster/run_key"
 
@@ -169,8 +170,16 @@ class DemoContext:
         )
         status = "succeeded" if result.success else "FAILED"
         self.log(
-            f"  run {result.run_id[:8]} {job_name} [{run_request.partition_key}] {status}: "
+            f"  run {result.run_id[:8]} {job_name} [{_partitions_of(run_request)}] {status}: "
             f"{outcome.materializations} materialization(s), checks {outcome.checks_passed} passed / "
             f"{outcome.checks_failed} failed"
         )
         return outcome
+
+
+def _partitions_of(run_request: RunRequest) -> str:
+    """The partition a request targets, or its partition range (`first..last`)."""
+    tags = run_request.tags or {}
+    if run_request.partition_key is None and ASSET_PARTITION_RANGE_START_TAG in tags:
+        return f"{tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags.get(ASSET_PARTITION_RANGE_END_TAG)}"
+    return str(run_request.partition_key)

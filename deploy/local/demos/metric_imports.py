@@ -1,10 +1,11 @@
 """Metric imports demo: the sample JSON files through `import_sensor` and `metric_import_job`.
 
 Two good files (50 records each) must end `imported` with their rows in `metrics` exactly once; the broken
-file (record 3 has a non-numeric value) must fail its run, sit in the quarantine prefix and have a message
-on the dead-letter queue naming record 3. A second sensor tick and the schedule's sweep must launch nothing
-for these files. Re-running the demo re-uses the same objects (same ETag): their run keys were launched
-already, so only the outcomes are checked again.
+file (record 3 has a non-numeric value) must be rejected, sit in the quarantine prefix and have a message on
+the dead-letter queue naming record 3, and the run that held it must fail. On a fresh instance the sensor
+batches the three new files into one run over their partition range; once their partitions exist (a
+repeated demo), each file version gets a run of its own, whose run key was launched already, so only the
+outcomes are checked again. A second sensor tick and the schedule's sweep must launch nothing for these files.
 """
 
 import hashlib
@@ -15,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import psycopg2
 from botocore.exceptions import ClientError
+from dagster import RunRequest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.metric_files import demo_metric_files
@@ -82,25 +85,29 @@ def run(ctx: DemoContext) -> DemoSummary:
     for key, body in files.items():
         ctx.log(f"  s3://{bucket}/{key} ({len(body)} bytes)")
 
-    # The sensor adds these partitions itself; registering them first keeps the demo independent of whether
-    # DemoContext resolves a tick's not-yet-added partitions (it needs the instance_ref for that).
-    ctx.instance.add_dynamic_partitions(metric_import_file_partitions.name, sorted(files))
-    requests = {r.partition_key: r for r in ctx.evaluate_sensor(SENSOR) if r.partition_key in files}
-    for key in files:
-        request = requests.get(key)
-        if request is None:
-            raise DemoError(f"{SENSOR} did not request a run for {key}")
-        if request.run_key != import_run_key(key, etags[key]):
-            raise DemoError(f"run key {request.run_key!r} is not key@ETag")
+    requests = [(r, _files_of(ctx, r)) for r in ctx.evaluate_sensor(SENSOR)]
+    requests = [(r, keys) for r, keys in requests if set(keys) & set(files)]
+    covered = [key for _, keys in requests for key in keys if key in files]
+    if sorted(covered) != sorted(files):
+        raise DemoError(
+            f"{SENSOR} requested runs for {sorted(covered)}, expected each of {sorted(files)} once"
+        )
+    for request, keys in requests:
+        first = keys[0]
+        if first in etags and not (request.run_key or "").startswith(import_run_key(first, etags[first])):
+            raise DemoError(f"run key {request.run_key!r} does not start with key@ETag of {first}")
+        if len(keys) > 1:
+            ctx.log(f"  one run for {len(keys)} new files: {keys[0]} .. {keys[-1]}")
         outcome = ctx.launch(request, JOB)
-        if outcome.skipped_duplicate and key not in _ledger_and_rows(dsn, [key]):
-            # `make seed` reset the source database since that run: re-materialize the partition, as a
+        if outcome.skipped_duplicate and set(keys) - set(_ledger_and_rows(dsn, keys)):
+            # `make seed` reset the source database since that run: re-materialize the partitions, as a
             # user would from the UI (no run key, so the daemon's dedupe does not apply).
-            ctx.log(f"  {key}: not in the ledger since the last seed; materializing the partition again")
+            ctx.log(f"  {', '.join(keys)}: not in the ledger since the last seed; materializing again")
             outcome = ctx.launch(request.with_replaced_attrs(run_key=None), JOB)
         summary.add(outcome)
-        if not outcome.skipped_duplicate and outcome.success != (key != broken):
-            raise DemoError(f"run of {key} {'succeeded' if outcome.success else 'failed'} unexpectedly")
+        only_demo_files = set(keys) <= set(files)  # other files under imports/ may share a batch
+        if not outcome.skipped_duplicate and only_demo_files and outcome.success != (broken not in keys):
+            raise DemoError(f"run of {keys} {'succeeded' if outcome.success else 'failed'} unexpectedly")
 
     state = _ledger_and_rows(dsn, list(files))
     for key in files:
@@ -127,7 +134,7 @@ def run(ctx: DemoContext) -> DemoSummary:
         ctx.log(f"  {key}: rejected, quarantined, dead-lettered: {error}")
         summary.notes.append(f"quarantined {quarantine_key(key, QUARANTINE_PREFIX)}")
 
-    if any(r.partition_key in files for r in ctx.evaluate_sensor(SENSOR)):
+    if any(set(_files_of(ctx, r)) & set(files) for r in ctx.evaluate_sensor(SENSOR)):
         raise DemoError(f"a second {SENSOR} tick requested the same files again")
     swept = [
         r
@@ -138,3 +145,12 @@ def run(ctx: DemoContext) -> DemoSummary:
         raise DemoError(f"{SCHEDULE} wants to re-import settled files: {[r.partition_key for r in swept]}")
     summary.notes.append("second tick and sweep: nothing to do")
     return summary
+
+
+def _files_of(ctx: DemoContext, request: RunRequest) -> list[str]:
+    """The file partitions a run request covers: its partition, or its range in the partition order."""
+    if request.partition_key is not None:
+        return [request.partition_key]
+    start, end = request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]
+    ordered = ctx.instance.get_dynamic_partitions(metric_import_file_partitions.name)
+    return ordered[ordered.index(start) : ordered.index(end) + 1]
