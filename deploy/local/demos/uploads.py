@@ -68,8 +68,16 @@ def run(ctx: DemoContext) -> DemoSummary:
         if request.run_key != f"{key}:{etag}":
             raise DemoError(f"run key {request.run_key!r} is not key + ETag")
         outcome = ctx.launch(request, JOB)
+        upload_id = request.partition_key or ""
+        if outcome.skipped_duplicate and upload_id not in _history(
+            os.environ["ECOM_SOURCE_DSN"], [upload_id]
+        ):
+            # `make seed` reset the source database since that run: re-materialize the partition, as a user
+            # would from the UI (no run key, so the daemon's dedupe does not apply).
+            ctx.log(f"  {upload_id}: not in upload_history since the last seed; materializing it again")
+            outcome = ctx.launch(request.with_replaced_attrs(run_key=None), JOB)
         summary.add(outcome)
-        partition_of[vendor] = request.partition_key or ""
+        partition_of[vendor] = upload_id
         if not outcome.skipped_duplicate and outcome.success != (vendor != "VEND404"):
             raise DemoError(f"run of {key} {'succeeded' if outcome.success else 'failed'} unexpectedly")
         validated = outcome.metadata.get("validated_products", {})
