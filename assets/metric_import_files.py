@@ -16,7 +16,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import psycopg2
 import psycopg2.extensions
 from dagster import AssetExecutionContext, MetadataValue
 
@@ -42,7 +41,7 @@ from resources.metric_import_store import (
     record_rejection,
 )
 from resources.metric_imports import MetricImportsConfig
-from resources.rds import RdsPostgresResource
+from resources.rds import RdsPostgresResource, committed
 
 # Outcomes of one file in a run.
 IMPORTED = "imported"
@@ -187,20 +186,8 @@ class FileImporter:
     def in_transaction(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
         """One transaction on this thread's connection: committed on success, rolled back on any error; a
         connection that died is closed and forgotten, so the retry opens a new one."""
-        conn = self._connection()
-        try:
-            result = work(conn)
-            conn.commit()
-            return result
-        except BaseException:
-            try:
-                conn.rollback()
-            except psycopg2.Error:
-                self._local.conn = None
-                conn.close()
-            if conn.closed:
-                self._local.conn = None
-            raise
+        with committed(self._connection(), self._forget) as conn:
+            return work(conn)
 
     def close(self) -> None:
         """Close every connection the writer threads opened (at the end of the run)."""
@@ -209,6 +196,11 @@ class FileImporter:
                 if not conn.closed:
                     conn.close()
             self._opened.clear()
+
+    def _forget(self, conn: psycopg2.extensions.connection) -> None:
+        self._local.conn = None
+        if not conn.closed:
+            conn.close()
 
     def _connection(self) -> psycopg2.extensions.connection:
         conn = getattr(self._local, "conn", None)

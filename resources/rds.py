@@ -2,7 +2,7 @@
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,26 @@ _REQUIRED_SECRET_KEYS = ("username", "password", "host", "port", "dbname")
 # One reusable connection per (process, secret): a warm Lambda or a long-lived step keeps it across calls.
 _shared_connections: dict[tuple[int, str, str], psycopg2.extensions.connection] = {}
 _shared_lock = threading.Lock()
+
+
+@contextmanager
+def committed(
+    conn: psycopg2.extensions.connection, discard: Callable[[psycopg2.extensions.connection], None]
+) -> Iterator[psycopg2.extensions.connection]:
+    """One transaction on `conn`: committed on success, rolled back on any error. A connection that cannot
+    roll back (it died) goes to `discard`, so whoever reuses connections opens a new one next time."""
+    try:
+        yield conn
+        conn.commit()
+    except BaseException:
+        if not conn.closed:
+            try:
+                conn.rollback()
+            except psycopg2.Error:
+                discard(conn)
+        else:
+            discard(conn)
+        raise
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
@@ -76,19 +96,8 @@ class RdsPostgresResource(ConfigurableResource):
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.connection]:
         """One transaction on the process's shared connection: commit on success, roll back on any error."""
-        conn = self._shared_connection()
-        try:
+        with committed(self._shared_connection(), self._discard) as conn:
             yield conn
-            conn.commit()
-        except BaseException:
-            if not conn.closed:
-                try:
-                    conn.rollback()
-                except psycopg2.Error:
-                    self._discard(conn)
-            else:
-                self._discard(conn)
-            raise
 
     def stream_query(
         self, query: Any, params: Sequence[Any] | dict[str, Any] | None = None, batch_size: int = 50_000
