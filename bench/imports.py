@@ -34,7 +34,6 @@ from pathlib import Path
 import boto3
 import psycopg2
 from dagster import DagsterInstance, Definitions
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
@@ -46,6 +45,7 @@ from ecom_pipeline.partitions import (
     METRIC_IMPORT_BYTES_PER_RUN,
     METRIC_IMPORT_FILES_PER_RUN,
     metric_import_file_partitions,
+    partition_range_tags,
 )
 from resources import build_resources
 from resources.metric_import_store import FileVersion, ImportTables, file_row_stats, import_file_rows
@@ -214,10 +214,7 @@ def through_asset(config: MetricImportsConfig, keys: list[str], per_file: bool) 
 
     def run() -> None:
         for batch in batches:
-            tags = {
-                ASSET_PARTITION_RANGE_START_TAG: batch[0].key,
-                ASSET_PARTITION_RANGE_END_TAG: batch[-1].key,
-            }
+            tags = partition_range_tags(batch[0].key, batch[-1].key)
             result = job.execute_in_process(
                 instance=instance, tags=tags, raise_on_error=False, run_config=logging_config
             )

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dagster import (
-    DagsterInstance,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -27,7 +26,6 @@ from dagster import (
     schedule,
     sensor,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.selection import (
@@ -43,7 +41,10 @@ from ecom_pipeline.metric_imports.selection import (
 from ecom_pipeline.partitions import (
     METRIC_IMPORT_BYTES_PER_RUN,
     METRIC_IMPORT_FILES_PER_RUN,
+    keys_in_range,
     metric_import_file_partitions,
+    partition_range_of,
+    partition_range_tags,
 )
 from resources.metric_import_store import ImportTables, ledger_entries
 from resources.metric_imports import MetricImportsConfig
@@ -89,8 +90,7 @@ def _batch_run_request(batch: list[S3Object]) -> RunRequest:
     return RunRequest(
         run_key=f"{import_run_key(batch[0].key, batch[0].etag)}+{len(batch) - 1}:{digest}",
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: batch[0].key,
-            ASSET_PARTITION_RANGE_END_TAG: batch[-1].key,
+            **partition_range_tags(batch[0].key, batch[-1].key),
             FILE_COUNT_TAG: str(len(batch)),
             TRIGGER_TAG: "sensor",
         },
@@ -185,21 +185,9 @@ def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:
     """Files of queued or running imports: single-file runs and every file of a batch's range."""
     runs = context.instance.get_runs(RunsFilter(job_name=metric_import_job.name, statuses=_IN_FLIGHT))
     keys = {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
-    ranges = [
-        (run.tags[ASSET_PARTITION_RANGE_START_TAG], run.tags[ASSET_PARTITION_RANGE_END_TAG])
-        for run in runs
-        if ASSET_PARTITION_RANGE_START_TAG in run.tags and ASSET_PARTITION_RANGE_END_TAG in run.tags
-    ]
+    ranges = [bounds for run in runs if (bounds := partition_range_of(run.tags))]
     if ranges:
-        keys |= _keys_in_ranges(context.instance, ranges)
-    return keys
-
-
-def _keys_in_ranges(instance: DagsterInstance, ranges: list[tuple[str, str]]) -> set[str]:
-    ordered = instance.get_dynamic_partitions(metric_import_file_partitions.name)
-    position = {key: index for index, key in enumerate(ordered)}
-    keys: set[str] = set()
-    for start, end in ranges:
-        if start in position and end in position:
-            keys.update(ordered[position[start] : position[end] + 1])
+        ordered = context.instance.get_dynamic_partitions(metric_import_file_partitions.name)
+        for first, last in ranges:
+            keys.update(keys_in_range(ordered, first, last))
     return keys

@@ -18,12 +18,11 @@ import boto3
 import psycopg2
 import pytest
 from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
 from deploy.local.sources.database import apply_schema
-from ecom_pipeline.partitions import metric_import_file_partitions
+from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_tags
 from resources import build_resources
 from resources.metric_imports import MetricImportsConfig
 from tests.live_stack import drain_queue, fetch_row
@@ -98,7 +97,7 @@ class ImportEnv:
             resources=resources,
             instance=self.instance,
             raise_on_error=False,
-            tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+            tags=partition_range_tags(keys[0], keys[-1]),
         )
 
     def query(self, statement: str, params: list | None = None) -> list[tuple]:

@@ -14,11 +14,10 @@ from dagster import (
     build_sensor_context,
     instance_for_test,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from assets.metric_imports import imported_metrics
 from ecom_pipeline.jobs import metric_import_job
-from ecom_pipeline.partitions import metric_import_file_partitions
+from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
 from resources import build_resources
 from resources.metric_import_store import FileVersion, ImportTables, record_failure
 from sensors.metric_imports import ETAG_TAG, FILE_COUNT_TAG, import_sensor, metric_import_schedule
@@ -88,7 +87,7 @@ def test_sensor_batches_new_files_into_one_range_run_and_a_changed_file_into_its
     assert sorted(add.partition_keys) == ["imports/2026/b.json", "imports/a.json"]
     (batch,) = first.run_requests
     assert batch.partition_key is None and batch.tags[FILE_COUNT_TAG] == "2"
-    assert (batch.tags[ASSET_PARTITION_RANGE_START_TAG], batch.tags[ASSET_PARTITION_RANGE_END_TAG]) == (
+    assert partition_range_of(batch.tags) == (
         add.partition_keys[0],
         add.partition_keys[-1],
     )
@@ -229,7 +228,7 @@ def test_schedule_skips_files_of_a_batch_run_in_flight(
     daemon_instance.create_run_for_job(
         job,
         status=DagsterRunStatus.STARTED,
-        tags={ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]},
+        tags=partition_range_tags(keys[0], keys[-1]),
     )
 
     sweep = _sweep(import_env, daemon_instance, datetime.now(UTC) + timedelta(hours=1))

@@ -21,7 +21,8 @@ from dagster import (
     build_sensor_context,
     partition_loading_context,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from ecom_pipeline.partitions import partition_range_of
 
 RUN_KEY_TAG = "dagster/run_key"
 
@@ -180,6 +181,7 @@ class DemoContext:
 def _partitions_of(run_request: RunRequest) -> str:
     """The partition a request targets, or its partition range (`first..last`)."""
     tags = run_request.tags or {}
-    if run_request.partition_key is None and ASSET_PARTITION_RANGE_START_TAG in tags:
-        return f"{tags[ASSET_PARTITION_RANGE_START_TAG]}..{tags.get(ASSET_PARTITION_RANGE_END_TAG)}"
+    bounds = partition_range_of(tags)
+    if run_request.partition_key is None and bounds:
+        return f"{bounds[0]}..{bounds[1]}"
     return str(run_request.partition_key)

@@ -17,12 +17,11 @@ import boto3
 import psycopg2
 from botocore.exceptions import ClientError
 from dagster import RunRequest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.metric_files import demo_metric_files
 from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag, quarantine_key
-from ecom_pipeline.partitions import metric_import_file_partitions
+from ecom_pipeline.partitions import keys_in_range, metric_import_file_partitions, partition_range_of
 
 SENSOR = "import_sensor"
 SCHEDULE = "metric_import_schedule"
@@ -151,6 +150,5 @@ def _files_of(ctx: DemoContext, request: RunRequest) -> list[str]:
     """The file partitions a run request covers: its partition, or its range in the partition order."""
     if request.partition_key is not None:
         return [request.partition_key]
-    start, end = request.tags[ASSET_PARTITION_RANGE_START_TAG], request.tags[ASSET_PARTITION_RANGE_END_TAG]
-    ordered = ctx.instance.get_dynamic_partitions(metric_import_file_partitions.name)
-    return ordered[ordered.index(start) : ordered.index(end) + 1]
+    bounds = partition_range_of(request.tags) or ("", "")
+    return keys_in_range(ctx.instance.get_dynamic_partitions(metric_import_file_partitions.name), *bounds)
