@@ -37,6 +37,8 @@ from dagster import DagsterInstance, Definitions
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
+from deploy.local.aws_bootstrap import delete_bucket
+from deploy.local.sources.database import drop_schema
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS, copy_text
 from ecom_pipeline.metric_imports.selection import S3Object, batches_of_new_files
@@ -101,15 +103,9 @@ def _setup(dsn: str, schema: str, bucket: str, files: int, records: int) -> dict
 
 
 def _teardown(dsn: str, schema: str, bucket: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    conn.close()
+    drop_schema(dsn, schema)
     s3 = boto3.client("s3")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-        if keys:
-            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
-    s3.delete_bucket(Bucket=bucket)
+    delete_bucket(s3, bucket)
 
 
 def _reset(dsn: str, schema: str) -> None:

@@ -27,8 +27,8 @@ from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
-from deploy.local.aws_bootstrap import upload_records_table_spec
-from deploy.local.sources.database import apply_schema
+from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
+from deploy.local.sources.database import apply_schema, drop_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import record_id
@@ -108,11 +108,7 @@ def _sensor_bench(objects: int, vendors: int = 50) -> None:
                 f"{scan.keys_listed:7,d} keys listed  {len(scan.objects):7,d} uploads found"
             )
     finally:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            objects_on_page = [{"Key": item["Key"]} for item in page.get("Contents", [])]
-            if objects_on_page:
-                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects_on_page, "Quiet": True})
-        s3.delete_bucket(Bucket=bucket)
+        delete_bucket(s3, bucket)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,13 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         instance.dispose()
-        with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-        conn.close()
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=item["Key"])
-        s3.delete_bucket(Bucket=bucket)
+        drop_schema(dsn, schema)
+        delete_bucket(s3, bucket)
         for name in (table, plain_table):
             dynamodb.delete_table(TableName=name)
         sqs.delete_queue(QueueUrl=queue_url)

@@ -100,6 +100,15 @@ def upload_records_table_spec(name: str) -> dict[str, Any]:
     }
 
 
+def delete_bucket(s3: Any, bucket: str) -> None:
+    """Empty a throwaway bucket page by page, then delete it (tests and benchmarks clean up with it)."""
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+    s3.delete_bucket(Bucket=bucket)
+
+
 def _ensure_secret(client: Any, name: str, value: str) -> None:
     try:
         current = client.get_secret_value(SecretId=name)["SecretString"]

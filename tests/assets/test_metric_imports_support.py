@@ -21,7 +21,8 @@ from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
-from deploy.local.sources.database import apply_schema
+from deploy.local.aws_bootstrap import delete_bucket
+from deploy.local.sources.database import apply_schema, drop_schema
 from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_tags
 from resources import build_resources
 from resources.metric_imports import MetricImportsConfig
@@ -159,12 +160,6 @@ def _create_schema(dsn: str, schema: str) -> None:
     conn.close()
 
 
-def _drop_schema(dsn: str, schema: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    conn.close()
-
-
 @pytest.fixture(scope="session")
 def source_schema(stack_env) -> None:
     """`public.metrics` (and the ledger) exist: the DDL files are idempotent and applied under a lock."""
@@ -202,11 +197,8 @@ def import_env_fixture(source_schema) -> Iterator[ImportEnv]:
         yield ImportEnv(schema, bucket, dlq_url, topic_arn, notifications_url, config, instance, dsn)
     finally:
         instance.dispose()
-        _drop_schema(dsn, schema)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=item["Key"])
-        s3.delete_bucket(Bucket=bucket)
+        drop_schema(dsn, schema)
+        delete_bucket(s3, bucket)
         for url in (dlq_url, notifications_url):
             sqs.delete_queue(QueueUrl=url)
         sns.delete_topic(TopicArn=topic_arn)

@@ -25,6 +25,7 @@ from dagster import (
 
 from assets.series import energy_series
 from assets.series_checks import day_bounds_ns
+from deploy.local.aws_bootstrap import delete_bucket
 from ecom_pipeline.series.datasets import DATASETS
 from ecom_pipeline.series.readback import StoredPoints
 from resources import build_resources
@@ -135,10 +136,7 @@ def series_env_fixture(stack_env, series_instance: DagsterInstance) -> Iterator[
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
     yield SeriesEnv(s3_bucket=bucket, influx_bucket=f"test_series_{unique}", instance=series_instance)
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"])
-    s3.delete_bucket(Bucket=bucket)
+    delete_bucket(s3, bucket)
 
 
 def retries_of(result) -> int:

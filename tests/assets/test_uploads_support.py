@@ -17,8 +17,8 @@ from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
-from deploy.local.aws_bootstrap import upload_records_table_spec
-from deploy.local.sources.database import apply_schema
+from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
+from deploy.local.sources.database import apply_schema, drop_schema
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
@@ -157,12 +157,6 @@ def _create_schema(dsn: str, schema: str) -> None:
     conn.close()
 
 
-def _drop_schema(dsn: str, schema: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    conn.close()
-
-
 @pytest.fixture(name="uploads_env")
 def uploads_env_fixture(stack_env) -> Iterator[UploadsEnv]:
     suffix = uuid.uuid4().hex[:10]
@@ -202,11 +196,8 @@ def uploads_env_fixture(stack_env) -> Iterator[UploadsEnv]:
         )
     finally:
         instance.dispose()
-        _drop_schema(dsn, schema)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for item in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=item["Key"])
-        s3.delete_bucket(Bucket=bucket)
+        drop_schema(dsn, schema)
+        delete_bucket(s3, bucket)
         dynamodb.delete_table(TableName=table)
         for url in (errors_url, notes_url):
             sqs.delete_queue(QueueUrl=url)

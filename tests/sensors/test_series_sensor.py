@@ -9,6 +9,7 @@ import pytest
 from dagster import SkipReason, build_sensor_context
 from dagster_aws.s3 import S3Resource
 
+from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.energy_files import energy_key, energy_parquet
 from resources.series import EnergySeriesConfig
 from sensors.series import OBJECTS_TAG, TRIGGER_TAG, run_requests_for_event, series_sensor
@@ -22,9 +23,7 @@ def bucket(stack_env):
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=name)
     yield name
-    for item in s3.list_objects_v2(Bucket=name).get("Contents", []):
-        s3.delete_object(Bucket=name, Key=item["Key"])
-    s3.delete_bucket(Bucket=name)
+    delete_bucket(s3, name)
 
 
 def tick(bucket: str, cursor: str | None):

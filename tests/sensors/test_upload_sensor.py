@@ -10,6 +10,7 @@ import pytest
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
 from assets.uploads import product_upload_records, validated_products
+from deploy.local.aws_bootstrap import delete_bucket
 from ecom_pipeline.jobs import product_upload_job
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
@@ -78,10 +79,7 @@ def bucket(stack_env, instance) -> Iterator[Bucket]:
     try:
         yield Bucket(name, instance)
     finally:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=name):
-            for item in page.get("Contents", []):
-                s3.delete_object(Bucket=name, Key=item["Key"])
-        s3.delete_bucket(Bucket=name)
+        delete_bucket(s3, name)
 
 
 def test_requests_one_run_per_upload_with_awkward_keys(bucket):

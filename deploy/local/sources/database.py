@@ -47,6 +47,12 @@ def connect(dsn: str, schema: str | None = None) -> Iterator[Connection]:
         conn.close()
 
 
+def drop_schema(dsn: str, schema: str) -> None:
+    """Remove a sandbox schema and everything in it (tests and benchmarks clean up with it)."""
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
 def qualified_in(name: str, schema: str | None) -> str:
     """Where a source table lives: as named (`orders`, `external.payments`), or every table inside the
     sandbox `schema` when one is given."""
