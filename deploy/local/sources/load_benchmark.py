@@ -24,6 +24,7 @@ from deploy.local.sources.database import (
     apply_schema,
     connect,
     copy_csv,
+    drop_schema,
     encode_csv,
     secondary_indexes_deferred,
     truncate,
@@ -73,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         generator_rss = _peak_rss_mib()
         plain_s = _plain_copy(dsn, schema, args.rows)
     finally:
-        with connect(dsn) as conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        drop_schema(dsn, schema)
     print(f"rows                 {loaded:,}")
     print(
         f"generator            {generator_s:7.2f} s  {loaded / generator_s:12,.0f} rows/s  peak RSS {generator_rss:,.0f} MiB"

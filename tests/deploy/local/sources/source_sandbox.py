@@ -16,6 +16,7 @@ import pytest
 from psycopg2 import sql
 
 from deploy.local.sources import seed_source_database
+from deploy.local.sources.database import drop_schema
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,6 @@ class Sandbox:
             sql.SQL("SELECT t::text FROM {} t ORDER BY {}").format(self.table(name), sql.Identifier(order_by))
         )
         return hashlib.md5("\n".join(r[0] for r in rows).encode()).hexdigest()
-
-
-def drop_schema(dsn: str, schema: str) -> None:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    finally:
-        conn.close()
 
 
 @pytest.fixture(scope="session", name="source_sandbox")
