@@ -29,7 +29,6 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import boto3
 import psycopg2
@@ -38,7 +37,7 @@ from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
 from deploy.local.aws_bootstrap import delete_bucket
-from deploy.local.sources.database import drop_schema
+from deploy.local.sources.database import create_metric_import_sandbox, drop_schema
 from ecom_pipeline.jobs import metric_import_job
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS, copy_text
 from ecom_pipeline.metric_imports.selection import S3Object, batches_of_new_files
@@ -53,7 +52,6 @@ from resources import build_resources
 from resources.metric_import_store import FileVersion, ImportTables, file_row_stats, import_file_rows
 from resources.metric_imports import MetricImportsConfig
 
-LEDGER_DDL = Path(__file__).resolve().parents[1] / "ecom_pipeline" / "sql" / "020_metric_imports.sql"
 NAMES = (
     "cpu_utilization",
     "memory_used_bytes",
@@ -82,16 +80,7 @@ def _file_records(file_index: int, records: int) -> list[dict]:
 
 
 def _setup(dsn: str, schema: str, bucket: str, files: int, records: int) -> dict[str, bytes]:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        cur.execute(
-            sql.SQL("CREATE TABLE {}.metrics (LIKE public.metrics INCLUDING ALL)").format(
-                sql.Identifier(schema)
-            )
-        )
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        cur.execute(LEDGER_DDL.read_text())
-    conn.close()
+    create_metric_import_sandbox(dsn, schema)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
     payloads = {

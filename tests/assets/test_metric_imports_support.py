@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -22,13 +21,11 @@ from psycopg2 import sql
 
 from assets.metric_imports import imported_metrics
 from deploy.local.aws_bootstrap import delete_bucket
-from deploy.local.sources.database import apply_schema, drop_schema
+from deploy.local.sources.database import apply_schema, create_metric_import_sandbox, drop_schema
 from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_tags
 from resources import build_resources
 from resources.metric_imports import MetricImportsConfig
 from tests.live_stack import drain_queue, fetch_row
-
-LEDGER_DDL = Path(__file__).resolve().parents[2] / "ecom_pipeline" / "sql" / "020_metric_imports.sql"
 
 
 @functools.cache
@@ -147,19 +144,6 @@ class ImportEnv:
         return sorted(item["Key"] for item in response.get("Contents", []))
 
 
-def _create_schema(dsn: str, schema: str) -> None:
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-        cur.execute(
-            sql.SQL("CREATE TABLE {}.metrics (LIKE public.metrics INCLUDING ALL)").format(
-                sql.Identifier(schema)
-            )
-        )
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        cur.execute(LEDGER_DDL.read_text())
-    conn.close()
-
-
 @pytest.fixture(scope="session")
 def source_schema(stack_env) -> None:
     """`public.metrics` (and the ledger) exist: the DDL files are idempotent and applied under a lock."""
@@ -173,7 +157,7 @@ def import_env_fixture(source_schema) -> Iterator[ImportEnv]:
     schema = f"test_metric_imports_{suffix}"
     bucket = f"test-metric-imports-{suffix}"
     s3, sqs, sns = _client("s3"), _client("sqs"), _client("sns")
-    _create_schema(dsn, schema)
+    create_metric_import_sandbox(dsn, schema)
     s3.create_bucket(Bucket=bucket)
     dlq_url = sqs.create_queue(QueueName=f"test-metric-import-dlq-{suffix}")["QueueUrl"]
     notifications_url = sqs.create_queue(QueueName=f"test-metric-import-notes-{suffix}")["QueueUrl"]

@@ -47,6 +47,21 @@ def connect(dsn: str, schema: str | None = None) -> Iterator[Connection]:
         conn.close()
 
 
+def create_metric_import_sandbox(dsn: str, schema: str) -> None:
+    """`schema` holding an empty `metrics` shaped like `public.metrics` (same indexes) and the import ledger:
+    where metric-import tests and the benchmark write, apart from the shared tables."""
+    ledger_ddl = next(path for path in schema_files() if path.name == "020_metric_imports.sql").read_text()
+    with connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        cur.execute(
+            sql.SQL("CREATE TABLE {}.metrics (LIKE public.metrics INCLUDING ALL)").format(
+                sql.Identifier(schema)
+            )
+        )
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        cur.execute(ledger_ddl)
+
+
 def drop_schema(dsn: str, schema: str) -> None:
     """Remove a sandbox schema and everything in it (tests and benchmarks clean up with it)."""
     with connect(dsn) as conn, conn.cursor() as cur:
