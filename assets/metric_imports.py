@@ -91,11 +91,12 @@ def imported_metrics(
         )
     finally:
         importer.close()
+    counts = Counter(o.status for o in outcomes)
     if len(keys) > 1:
-        context.log.info(_progress(outcomes, len(keys)))
+        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        context.log.info(f"{len(outcomes)} of {len(keys)} files handled: {done}")
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
     duration = time.perf_counter() - started
-    counts = Counter(o.status for o in outcomes)
     rows = sum(o.rows_imported for o in outcomes)
     published = publish_counts(
         context.log,
@@ -160,12 +161,6 @@ def _import_in_order(
                 stopped = stopped or outcomes[-1].status == FAILED
         outcomes.extend(future.result() for future in in_flight)
     return outcomes, waited
-
-
-def _progress(outcomes: Sequence[FileOutcome], planned: int) -> str:
-    counts = Counter(o.status for o in outcomes)
-    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return f"{len(outcomes)} of {planned} files handled: {done}"
 
 
 def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], planned: int) -> Failure:
