@@ -21,14 +21,12 @@ import uuid
 from datetime import UTC, datetime
 
 import boto3
-import psycopg2
 from boto3.dynamodb.types import TypeDeserializer
 from dagster import DagsterInstance, materialize
-from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
 from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
-from deploy.local.sources.database import apply_schema, drop_schema
+from deploy.local.sources.database import create_upload_sandbox, drop_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import record_id
@@ -46,18 +44,6 @@ def _peak_rss_mib() -> float:
 
 def _create_table(name: str) -> None:
     boto3.client("dynamodb").create_table(**upload_records_table_spec(name))
-
-
-def _create_schema(dsn: str, schema: str) -> None:
-    apply_schema(dsn, schema)  # every source table, in a throwaway schema
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        cur.execute(
-            "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
-            "VALUES (%s, 'Bench vendor', 'bench@example.com', 'US', 'active')",
-            [VENDOR],
-        )
-    conn.close()
 
 
 def _plain_batch_writer(table_name: str, items: list[dict]) -> float:
@@ -137,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     schema, bucket = f"bench_uploads_{suffix}", f"bench-uploads-{suffix}"
     table, plain_table = f"bench-UploadRecords-{suffix}", f"bench-UploadRecords-plain-{suffix}"
     s3, sqs, sns, dynamodb = (boto3.client(s) for s in ("s3", "sqs", "sns", "dynamodb"))
-    _create_schema(dsn, schema)
+    create_upload_sandbox(dsn, schema, {VENDOR: "active"})
     s3.create_bucket(Bucket=bucket)
     _create_table(table)
     _create_table(plain_table)

@@ -18,7 +18,7 @@ from psycopg2 import sql
 
 from assets.uploads import product_upload_records, validated_products
 from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
-from deploy.local.sources.database import apply_schema, drop_schema
+from deploy.local.sources.database import create_upload_sandbox, drop_schema
 from ecom_pipeline.partitions import product_upload_partitions
 from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
 from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
@@ -144,26 +144,13 @@ def create_upload_records_table(name: str) -> None:
     boto3.client("dynamodb").create_table(**upload_records_table_spec(name))
 
 
-def _create_schema(dsn: str, schema: str) -> None:
-    apply_schema(dsn, schema)  # every source table, in a throwaway schema
-    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for vendor_id, status in VENDORS.items():
-            cur.execute(
-                "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
-                "VALUES (%s, %s, %s, 'US', %s)",
-                [vendor_id, f"Vendor {vendor_id}", f"{vendor_id.lower()}@example.com", status],
-            )
-    conn.close()
-
-
 @pytest.fixture(name="uploads_env")
 def uploads_env_fixture(stack_env) -> Iterator[UploadsEnv]:
     suffix = uuid.uuid4().hex[:10]
     dsn = os.environ["ECOM_SOURCE_DSN"]
     schema, bucket, table = f"test_uploads_{suffix}", f"test-uploads-{suffix}", f"test-UploadRecords-{suffix}"
     s3, sqs, sns, dynamodb = (boto3.client(s) for s in ("s3", "sqs", "sns", "dynamodb"))
-    _create_schema(dsn, schema)
+    create_upload_sandbox(dsn, schema, VENDORS)
     s3.create_bucket(Bucket=bucket)
     create_upload_records_table(table)
     errors_url = sqs.create_queue(QueueName=f"test-upload-errors-{suffix}")["QueueUrl"]

@@ -62,6 +62,19 @@ def create_metric_import_sandbox(dsn: str, schema: str) -> None:
         cur.execute(ledger_ddl)
 
 
+def create_upload_sandbox(dsn: str, schema: str, vendors: dict[str, str]) -> None:
+    """`schema` holding every source table and the given vendors (id -> status): where upload tests and the
+    benchmark validate against, apart from the shared tables."""
+    apply_schema(dsn, schema)
+    with connect(dsn, schema) as conn, conn.cursor() as cur:
+        for vendor_id, status in vendors.items():
+            cur.execute(
+                "INSERT INTO vendors (vendor_id, vendor_name, email, country_code, status) "
+                "VALUES (%s, %s, %s, 'US', %s)",
+                [vendor_id, f"Vendor {vendor_id}", f"{vendor_id.lower()}@example.com", status],
+            )
+
+
 def drop_schema(dsn: str, schema: str) -> None:
     """Remove a sandbox schema and everything in it (tests and benchmarks clean up with it)."""
     with connect(dsn) as conn, conn.cursor() as cur:
