@@ -123,9 +123,7 @@ def _copy_statement(schema: str) -> sql.Composed:
 
 def plain_copy(dsn: str, schema: str, payloads: dict[str, bytes]) -> Callable[[], None]:
     """All rows pre-formatted (untimed), then one COPY and one commit (timed)."""
-    text = "".join(
-        copy_text(parse_metric_file(key, body, len(body)).records, key) for key, body in payloads.items()
-    )
+    text = "".join(copy_text(parse_metric_file(key, body, len(body))) for key, body in payloads.items())
 
     def run() -> None:
         conn = psycopg2.connect(dsn)
@@ -166,8 +164,7 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
             response = s3.get_object(Bucket=config.bucket, Key=key)
             file = FileVersion(config.bucket, key, response["ETag"].strip('"'), response["ContentLength"])
             parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
-            rows_text = copy_text(parsed.records, key)
-            import_file_rows(conn, tables, file, rows_text, len(parsed.records), "bench")
+            import_file_rows(conn, tables, file, copy_text(parsed), len(parsed), "bench")
             conn.commit()
             file_row_stats(conn, tables, key)
             conn.commit()

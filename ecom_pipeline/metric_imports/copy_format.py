@@ -3,9 +3,7 @@
 COPY is the bulk path the import uses: one statement per file instead of one INSERT per record.
 """
 
-from collections.abc import Iterable
-
-from ecom_pipeline.metric_imports.validation import MetricRecord
+from ecom_pipeline.metric_imports.validation import MetricFile
 
 # Column order of the COPY statement into `metrics`.
 COPY_COLUMNS = ("name", "value", "timestamp", "source_file")
@@ -18,14 +16,16 @@ def escape_copy_text(value: str) -> str:
     return value.translate(_ESCAPES)
 
 
-def copy_text(records: Iterable[MetricRecord], source_file: str) -> str:
-    """One line per record: name, value, timestamp (ISO-8601 with its offset), source_file."""
-    tail = f"\t{escape_copy_text(source_file)}\n"
-    escaped: dict[str, str] = {}  # a file repeats a handful of names thousands of times
-    lines = []
-    for name, value, timestamp, timestamp_text in records:
-        column = escaped.get(name)
-        if column is None:
-            column = escaped[name] = escape_copy_text(name)
-        lines.append(f"{column}\t{value!r}\t{timestamp_text or timestamp.isoformat()}{tail}")
-    return "".join(lines)
+def copy_text(file: MetricFile) -> str:
+    """One line per record: name, value (shortest round-trip repr), timestamp text, the file's key."""
+    tail = f"\t{escape_copy_text(file.file_key)}\n"
+    names = file.names
+    escaped = {name: escape_copy_text(name) for name in set(names)}  # a file repeats a handful of names
+    if any(plain != column for plain, column in escaped.items()):
+        names = [escaped[name] for name in names]
+    return "".join(
+        [
+            f"{name}\t{value!r}\t{timestamp}{tail}"
+            for name, value, timestamp in zip(names, file.values, file.timestamps, strict=True)
+        ]
+    )

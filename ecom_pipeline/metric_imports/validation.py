@@ -6,7 +6,10 @@ the rejection names the file, the first bad record's index and field, and how ma
 
 import gc
 import json
+import math
 import re
+import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,12 +27,15 @@ INVALID_RECORD = "invalid_record"
 MAX_NAME_LENGTH = 255
 # Integers beyond this lose precision as double precision; far beyond it they overflow float().
 _MAX_EXACT_INT = 2**53
+_INFINITY = math.inf
 _MAX_LISTED_PROBLEMS = 20
 # ISO-8601 spellings that PostgreSQL reads as the same instant as Python does, so COPY can take the file's own
 # text; anything else Python accepts (basic format, week dates, ...) is re-rendered with isoformat().
 _POSTGRES_READABLE_TIMESTAMP = re.compile(
     r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d{1,6})?(?:Z|[+-]\d\d:\d\d)\Z"
 ).match
+# Every line `YYYY-MM-DDTHH:MM:SSZ` (ASCII digits only): one regular-expression pass over a whole column.
+_ALL_UTC_SECONDS = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n)*\Z").match
 
 
 @dataclass(frozen=True)
@@ -80,21 +86,34 @@ class MetricFileRejected(ValueError):
 
 
 class MetricRecord(NamedTuple):
-    """A NamedTuple, not a dataclass: built once per record, thousands of times per file."""
+    """One record of a validated file, for previews and tests; the import itself works on `MetricFile`'s
+    columns and never builds these."""
 
     name: str
     value: float
     timestamp: datetime  # timezone-aware, in the offset the file gave
-    # The same instant as ISO-8601 text PostgreSQL reads unambiguously (the file's own text when it already
-    # is, which saves a datetime.isoformat() per record); empty means "render `timestamp`".
-    timestamp_text: str = ""
 
 
 @dataclass(frozen=True)
 class MetricFile:
+    """A validated file as three columns in file order: building a record object per row was a fifth of
+    the parse time, and the COPY text is made from columns anyway."""
+
     file_key: str
     size_bytes: int
-    records: list[MetricRecord] = field(repr=False)
+    names: list[str] = field(repr=False)
+    values: list[float] = field(repr=False)
+    # Each instant as ISO-8601 text PostgreSQL reads as the same instant: the file's own text when it
+    # already is, else Python's rendering of it.
+    timestamps: list[str] = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def records(self, limit: int | None = None) -> list[MetricRecord]:
+        """The first `limit` records (all when None) as objects."""
+        rows = zip(self.names[:limit], self.values[:limit], self.timestamps[:limit], strict=True)
+        return [MetricRecord(name, value, datetime.fromisoformat(text)) for name, value, text in rows]
 
 
 def check_size(file_key: str, size_bytes: int, max_bytes: int) -> None:
@@ -121,17 +140,30 @@ def parse_metric_file(file_key: str, payload: bytes, max_bytes: int) -> MetricFi
         return _validated_file(file_key, len(payload), document)
 
 
+_gc_pauses = 0
+_gc_pauses_lock = threading.Lock()
+_gc_was_enabled = False
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """A file becomes tens of thousands of small containers that all stay alive: the cyclic garbage collector
-    would re-scan them again and again while they are built (about half the parse time), and finds nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
+    would re-scan them again and again while they are built (about half the parse time), and finds nothing.
+    The collector is process-wide and files are parsed on several threads, so it stays paused until the last
+    parse in progress ends, and is then left as the first one found it."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_pauses_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _gc_pauses_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _validated_file(file_key: str, size_bytes: int, document: object) -> MetricFile:
@@ -152,7 +184,10 @@ def _validated_file(file_key: str, size_bytes: int, document: object) -> MetricF
                 total_records=0,
             )
         )
-    records, problems = _validate_records(document)
+    columns = _clean_columns(document)
+    if columns is not None:
+        return MetricFile(file_key, size_bytes, *columns)
+    names, values, timestamps, problems = _validate_records(document)
     if problems:
         first = problems[0]
         more = f" (and {len(problems) - 1} more invalid records)" if len(problems) > 1 else ""
@@ -168,14 +203,52 @@ def _validated_file(file_key: str, size_bytes: int, document: object) -> MetricF
                 problems=tuple(problems[:_MAX_LISTED_PROBLEMS]),
             )
         )
-    return MetricFile(file_key=file_key, size_bytes=size_bytes, records=records)
+    return MetricFile(file_key, size_bytes, names, values, timestamps)
 
 
-def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordProblem]]:
-    """Records in file order and the problems found. The inline checks are the hot path (a file has
-    thousands of records); any record they do not accept goes through `_describe_problem` for the reason."""
-    records: list[MetricRecord] = []
-    append = records.append
+def _clean_columns(document: list) -> tuple[list[str], list[float], list[str]] | None:
+    """The columns of a file whose records all have the common clean shape (string name, finite number,
+    `YYYY-MM-DDTHH:MM:SSZ` timestamp, no repeats), checked a whole column at a time with builtins, which
+    is about three times faster than the per-record loop. None sends the file through that loop, which
+    accepts the other timestamp spellings and names every bad record."""
+    try:
+        names = [record["name"] for record in document]
+        values = [record["value"] for record in document]
+        timestamps = [record["timestamp"] for record in document]
+        distinct_names = set(names)  # unhashable names (arrays, objects) raise TypeError
+    except (TypeError, KeyError):  # a record that is not an object, or lacks a field
+        return None
+    if not all(
+        type(name) is str and 0 < len(name) <= MAX_NAME_LENGTH and not name.isspace() and "\x00" not in name
+        for name in distinct_names
+    ):
+        return None
+    value_types = set(map(type, values))
+    if not value_types <= {float, int}:  # bool is its own type here, so `true` falls through
+        return None
+    if int in value_types:
+        if not all(-_MAX_EXACT_INT < v < _MAX_EXACT_INT for v in values if type(v) is int):
+            return None
+        values = list(map(float, values))
+    if _INFINITY in values or -_INFINITY in values:
+        return None
+    if set(map(type, timestamps)) != {str} or not _ALL_UTC_SECONDS("\n".join(timestamps) + "\n"):
+        return None
+    try:
+        deque(map(datetime.fromisoformat, timestamps), maxlen=0)  # the digits' ranges: month 13, Feb 30
+    except ValueError:
+        return None
+    if len(set(zip(names, timestamps, strict=True))) != len(timestamps):
+        return None  # canonical texts are equal exactly when their instants are
+    return names, values, timestamps
+
+
+def _validate_records(document: list) -> tuple[list[str], list[float], list[str], list[RecordProblem]]:
+    """Columns in file order and the problems found. The inline checks accept what is valid; any record they
+    do not accept goes through `_describe_problem` for the reason."""
+    names: list[str] = []
+    values: list[float] = []
+    timestamps: list[str] = []
     problems: list[RecordProblem] = []
     first_seen: dict[tuple[str, object], int] = {}
     fromisoformat = datetime.fromisoformat
@@ -189,7 +262,8 @@ def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordPr
                 type(name) is str
                 and 0 < len(name) <= MAX_NAME_LENGTH
                 and (
-                    type(value) is float or (type(value) is int and -_MAX_EXACT_INT < value < _MAX_EXACT_INT)
+                    (type(value) is float and -_INFINITY < value < _INFINITY)
+                    or (type(value) is int and -_MAX_EXACT_INT < value < _MAX_EXACT_INT)
                 )
                 and type(text) is str
                 and not name.isspace()
@@ -208,7 +282,9 @@ def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordPr
                         shown = text if readable(text) else timestamp.isoformat()
                     earlier = first_seen.setdefault((name, instant), index)
                     if earlier == index:
-                        append(MetricRecord(name, float(value), timestamp, shown))
+                        names.append(name)
+                        values.append(float(value))
+                        timestamps.append(shown)
                     else:
                         problems.append(
                             RecordProblem(
@@ -217,7 +293,7 @@ def _validate_records(document: list) -> tuple[list[MetricRecord], list[RecordPr
                         )
                     continue
         problems.append(_describe_problem(index, raw))
-    return records, problems
+    return names, values, timestamps, problems
 
 
 def _is_utc_seconds_text(text: str) -> bool:
@@ -269,6 +345,8 @@ def _check_value(raw: dict) -> tuple[str, str] | None:
         return "value", f"is a JSON {_json_type(value)} ({_preview(value)}), expected a number"
     if isinstance(value, int) and not -_MAX_EXACT_INT < value < _MAX_EXACT_INT:
         return "value", f"integer {_preview(value)} is outside +-2**53, not exact as double precision"
+    if not math.isfinite(value):  # a literal like 1e400 parses to infinity
+        return "value", "is beyond the double-precision range"
     return None
 
 

@@ -1,32 +1,35 @@
-from datetime import UTC, datetime
-
 from ecom_pipeline.metric_imports.copy_format import copy_text, escape_copy_text
-from ecom_pipeline.metric_imports.validation import MetricRecord
+from ecom_pipeline.metric_imports.validation import MetricFile
 
-TS = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+TS = "2026-03-17T12:00:00Z"
+
+
+def _file(names: list[str], values: list[float], key: str = "imports/a.json") -> MetricFile:
+    return MetricFile(key, 0, names, values, [TS] * len(names))
 
 
 def test_one_tab_separated_line_per_record():
-    text = copy_text([MetricRecord("cpu", 1.5, TS), MetricRecord("mem", 1e20, TS)], "imports/a.json")
-    assert text == (
-        "cpu\t1.5\t2026-03-17T12:00:00+00:00\timports/a.json\n"
-        "mem\t1e+20\t2026-03-17T12:00:00+00:00\timports/a.json\n"
+    text = copy_text(_file(["cpu", "mem"], [1.5, 1e20]))
+    assert (
+        text
+        == "cpu\t1.5\t2026-03-17T12:00:00Z\timports/a.json\nmem\t1e+20\t2026-03-17T12:00:00Z\timports/a.json\n"
     )
 
 
 def test_control_characters_cannot_shift_columns_or_rows():
-    line = copy_text([MetricRecord("a\tb\nc\\d\re", 0.1, TS)], "imports/x\ty.json")
-    assert line.count("\t") == 3 and line.count("\n") == 1
-    assert line.startswith("a\\tb\\nc\\\\d\\re\t")
+    text = copy_text(_file(["a\tb\nc\\d\re", "plain"], [0.1, 0.2], key="imports/x\ty.json"))
+    first, second = text.splitlines(keepends=True)
+    assert first.count("\t") == 3 and text.count("\n") == 2
+    assert first.startswith("a\\tb\\nc\\\\d\\re\t") and first.endswith("\timports/x\\ty.json\n")
+    assert second.startswith("plain\t0.2\t")
     assert escape_copy_text("plain") == "plain"
 
 
 def test_float_repr_round_trips():
     value = 0.1 + 0.2
-    line = copy_text([MetricRecord("x", value, TS)], "k")
+    line = copy_text(_file(["x"], [value]))
     assert float(line.split("\t")[1]) == value
 
 
-def test_timestamp_text_is_copied_as_given_when_present():
-    line = copy_text([MetricRecord("x", 1.0, TS, "2026-03-17T12:00:00Z")], "k")
-    assert line == "x\t1.0\t2026-03-17T12:00:00Z\tk\n"
+def test_empty_file_gives_no_lines():
+    assert copy_text(_file([], [])) == ""

@@ -29,10 +29,12 @@ def _rejection(payload: bytes, max_bytes: int = LIMIT) -> v.Rejection:
 def test_valid_file_parses_every_record_to_utc():
     records = _good(3) + [{"name": "offset", "value": 7, "timestamp": "2026-03-17T14:00:00+02:00"}]
     parsed = v.parse_metric_file(KEY, _payload(records), LIMIT)
-    assert [r.name for r in parsed.records] == ["metric_0", "metric_1", "metric_2", "offset"]
-    assert parsed.records[1].value == 1.5
-    assert parsed.records[3].value == 7.0 and isinstance(parsed.records[3].value, float)
-    assert parsed.records[3].timestamp == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    rows = parsed.records()
+    assert [r.name for r in rows] == ["metric_0", "metric_1", "metric_2", "offset"]
+    assert rows[1].value == 1.5
+    assert rows[3].value == 7.0 and isinstance(rows[3].value, float)
+    assert rows[3].timestamp == datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
+    assert len(parsed) == 4
     assert parsed.size_bytes == len(_payload(records))
 
 
@@ -41,7 +43,7 @@ def test_extra_fields_and_utf8_bom_are_accepted():
         [{"name": "ümlaut", "value": 1, "timestamp": "2026-01-01T00:00:00Z", "unit": "x"}]
     )
     parsed = v.parse_metric_file(KEY, payload, LIMIT)
-    assert parsed.records[0].name == "ümlaut"
+    assert parsed.names == ["ümlaut"] and parsed.values == [1.0]
 
 
 def test_invalid_json_names_the_broken_record():
@@ -65,13 +67,19 @@ def test_truncated_file_is_invalid_json():
         ({"value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "is missing"),
         ({"name": "", "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "is empty"),
         ({"name": 5, "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "expected a string"),
+        ({"name": ["a"], "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "expected a string"),
+        ({"name": " \t", "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "is empty"),
+        ({"name": "a\x00b", "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "NUL"),
+        ({"name": "a" * 256, "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"}, "name", "256 characters"),
         ({"name": "a", "timestamp": "2026-03-17T12:00:00Z"}, "value", "is missing"),
         ({"name": "a", "value": "12.5", "timestamp": "2026-03-17T12:00:00Z"}, "value", "expected a number"),
         ({"name": "a", "value": None, "timestamp": "2026-03-17T12:00:00Z"}, "value", "JSON null"),
         ({"name": "a", "value": True, "timestamp": "2026-03-17T12:00:00Z"}, "value", "JSON boolean"),
+        ({"name": "a", "value": 2**60, "timestamp": "2026-03-17T12:00:00Z"}, "value", "outside +-2**53"),
         ({"name": "a", "value": 1.0}, "timestamp", "is missing"),
         ({"name": "a", "value": 1.0, "timestamp": "yesterday"}, "timestamp", "not an ISO-8601"),
         ({"name": "a", "value": 1.0, "timestamp": "2026-02-30T00:00:00Z"}, "timestamp", "not an ISO-8601"),
+        ({"name": "a", "value": 1.0, "timestamp": "2026-13-01T00:00:00Z"}, "timestamp", "not an ISO-8601"),
         ({"name": "a", "value": 1.0, "timestamp": "2026-03-17T12:00:00"}, "timestamp", "no UTC offset"),
         ({"name": "a", "value": 1.0, "timestamp": 1742212800}, "timestamp", "expected an ISO-8601"),
     ],
@@ -105,6 +113,37 @@ def test_nan_value_is_rejected_with_its_record():
     assert rejection.reason_code == v.INVALID_RECORD
     assert rejection.record_index == 1 and rejection.field == "value"
     assert "NaN" in rejection.message
+
+
+def test_value_beyond_double_precision_is_rejected_not_stored_as_infinity():
+    text = json.dumps(_good(3)).replace('"value": 1.5', '"value": 1e400')
+    rejection = _rejection(text.encode())
+    assert rejection.record_index == 1 and rejection.field == "value"
+    assert "beyond the double-precision range" in rejection.message
+
+
+def test_clean_files_take_the_column_path_with_the_per_record_loops_result():
+    """The whole-column checks must accept exactly what the per-record loop accepts, with the same columns."""
+    records = _good(4) + [{"name": "int", "value": 3, "timestamp": "2026-03-17T13:00:00Z", "unit": "x"}]
+    columns = v._clean_columns(records)
+    assert columns is not None
+    names, values, timestamps, problems = v._validate_records(records)
+    assert columns == (names, values, timestamps) and not problems
+    assert columns[1][-1] == 3.0 and isinstance(columns[1][-1], float)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"name": "m", "value": 1.0, "timestamp": "2026-03-17T14:00:00+02:00"},  # valid, another spelling
+        {"name": "m", "value": 1.0, "timestamp": "２０２６-03-17T12:00:00Z"},  # non-ASCII digits
+        {"name": "metric_0", "value": 1.0, "timestamp": "2026-03-17T12:00:00Z"},  # duplicate of record 0
+        ["not", "an", "object"],
+        {"name": "m", "value": False, "timestamp": "2026-03-17T12:00:00Z"},
+    ],
+)
+def test_anything_unusual_leaves_the_column_path_for_the_per_record_loop(odd):
+    assert v._clean_columns(_good(3) + [odd]) is None
 
 
 def test_duplicate_name_and_timestamp_is_rejected():
@@ -209,11 +248,9 @@ def test_rejection_as_dict_is_json_serialisable():
     ],
 )
 def test_timestamp_text_for_copy_is_the_files_own_only_when_postgres_reads_it_alike(given, copied):
-    record = v.parse_metric_file(
-        KEY, _payload([{"name": "m", "value": 1, "timestamp": given}]), LIMIT
-    ).records[0]
-    assert record.timestamp_text == copied
-    assert datetime.fromisoformat(copied) == record.timestamp
+    parsed = v.parse_metric_file(KEY, _payload([{"name": "m", "value": 1, "timestamp": given}]), LIMIT)
+    assert parsed.timestamps == [copied]
+    assert parsed.records()[0].timestamp == datetime.fromisoformat(given)
 
 
 def test_parsing_leaves_the_garbage_collector_as_it_found_it():
@@ -224,4 +261,14 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it():
     assert gc.isenabled()
     with pytest.raises(v.MetricFileRejected):
         v.parse_metric_file(KEY, b"[1,", LIMIT)
+    assert gc.isenabled()
+
+
+def test_collector_stays_paused_until_the_last_overlapping_parse_ends():
+    import gc
+
+    with v._collector_paused():
+        with v._collector_paused():  # another reader thread's parse
+            assert not gc.isenabled()
+        assert not gc.isenabled()
     assert gc.isenabled()
