@@ -75,7 +75,7 @@ class FileOutcome:
     rows_imported: int = 0
     message: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)  # the partition's materialization
-    stats: FileRowStats | None = None  # what the checks compare, read right after the file's commit
+    stats: FileRowStats | None = None  # what the checks compare, read in the file's transaction
 
 
 def prepare_file(client: Any, config: MetricImportsConfig, key: str) -> PreparedFile:
@@ -93,7 +93,7 @@ def prepare_file(client: Any, config: MetricImportsConfig, key: str) -> Prepared
         parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
     except MetricFileRejected as rejected:
         return PreparedFile(key, file, rejection=rejected.rejection)
-    rows_text = copy_text(parsed.records, key)
+    rows_text = copy_text(parsed)
     return PreparedFile(key, file, parsed, rows_text, read_seconds=time.perf_counter() - started)
 
 
@@ -155,27 +155,26 @@ class FileImporter:
         assert prepared.parsed is not None
         file, parsed = prepared.file, prepared.parsed
 
-        def write() -> ImportOutcome:
-            return self.in_transaction(
-                lambda conn: import_file_rows(
-                    conn, self.tables, file, prepared.rows_text, len(parsed.records), self.context.run_id
-                )
+        def write(conn: psycopg2.extensions.connection) -> tuple[ImportOutcome, FileRowStats]:
+            outcome = import_file_rows(
+                conn, self.tables, file, prepared.rows_text, len(parsed), self.context.run_id
             )
+            # What the checks compare, read from the table in the same transaction: exactly the rows the
+            # commit makes visible, without a second round of BEGIN/COMMIT per file.
+            return outcome, file_row_stats(conn, self.tables, file.key)
 
         try:
-            outcome, attempts = self.with_db_retries(write, f"import of {file.key}")
+            (outcome, stats), attempts = self.with_db_retries(
+                lambda: self.in_transaction(write), f"import of {file.key}"
+            )
         except TRANSIENT_DB_ERRORS as exc:
             return self._fail(file, exc)
         seconds = prepared.read_seconds + time.perf_counter() - started
-        stats, _ = self.with_db_retries(
-            lambda: self.in_transaction(lambda conn: file_row_stats(conn, self.tables, file.key)),
-            f"checks of {file.key}",
-        )
         status = ALREADY_IMPORTED if outcome.already_imported else IMPORTED
         return FileOutcome(
             file.key,
             status,
-            records_in_file=len(parsed.records),
+            records_in_file=len(parsed),
             rows_imported=outcome.rows_imported,
             metadata=_imported_metadata(
                 file, parsed, outcome, status, attempts, prepared.read_seconds, seconds
@@ -290,17 +289,19 @@ def _imported_metadata(
     read_seconds: float,
     seconds: float,
 ) -> dict[str, Any]:
-    preview = parsed.records[:_PREVIEW_RECORDS]
     table = "\n".join(
         ["| # | name | value | timestamp |", "|---|---|---|---|"]
-        + [f"| {i} | {r.name} | {r.value} | {r.timestamp.isoformat()} |" for i, r in enumerate(preview)]
+        + [
+            f"| {i} | {r.name} | {r.value} | {r.timestamp.isoformat()} |"
+            for i, r in enumerate(parsed.records(_PREVIEW_RECORDS))
+        ]
     )
     return {
         "status": status,
         "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
         "etag": file.etag,
         "size_bytes": file.size_bytes,
-        "records_in_file": len(parsed.records),
+        "records_in_file": len(parsed),
         "rows_imported": outcome.rows_imported,
         "rows_replaced": outcome.rows_replaced,
         "db_attempts": attempts,

@@ -202,7 +202,7 @@ def _check_results(succeeded: Sequence[FileOutcome]) -> list[AssetCheckResult]:
     duplicate_lines = [
         f"- {o.key}: {name} @ {ts.isoformat()}: {n} rows"
         for o in duplicated[:_LISTED_FILES]
-        for name, ts, n in stats[o.key].duplicate_groups
+        for name, ts, n in stats[o.key].duplicate_examples
     ]
     files = {"file": succeeded[0].key} if len(succeeded) == 1 else {"files_checked": len(succeeded)}
     return [
@@ -222,7 +222,7 @@ def _check_results(succeeded: Sequence[FileOutcome]) -> list[AssetCheckResult]:
             passed=not duplicated,
             metadata=files
             | {
-                "duplicate_groups": sum(len(stats[o.key].duplicate_groups) for o in duplicated),
+                "duplicate_groups": sum(stats[o.key].duplicate_groups for o in duplicated),
                 "files_with_duplicates": len(duplicated),
                 "examples": MetadataValue.md("\n".join(duplicate_lines) or "none"),
             },

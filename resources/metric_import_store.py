@@ -202,24 +202,38 @@ def ledger_row(conn: psycopg2.extensions.connection, tables: ImportTables, file_
 @dataclass(frozen=True)
 class FileRowStats:
     row_count: int
-    duplicate_groups: list[tuple[str, datetime, int]]  # (name, timestamp, copies), at most 10
+    duplicate_groups: int  # (name, timestamp) pairs with more than one row
+    duplicate_examples: list[tuple[str, datetime, int]]  # (name, timestamp, copies), at most 10
 
 
 _DUPLICATE_EXAMPLES = 10
 
 
 def file_row_stats(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> FileRowStats:
-    """What the asset checks compare: rows in `metrics` from this file and repeated (name, timestamp)."""
+    """What the asset checks compare: rows in `metrics` from this file and repeated (name, timestamp).
+
+    Both numbers come from one hash aggregate over the file's rows (found through the source_file index), so
+    the cost follows the file's size, not the table's; examples are fetched only when there are duplicates.
+    A LIMIT on the grouped query itself would invite the planner to walk the (name, timestamp) index across
+    the whole table instead (measured: 66 ms against 3 ms per 5,000-row file at 200,000 rows).
+    """
     with conn.cursor() as cur:
         cur.execute(
-            sql.SQL("SELECT count(*) FROM {} WHERE source_file = %s").format(tables.metrics_id), [file_key]
-        )
-        (count,) = cur.fetchone()
-        cur.execute(
             sql.SQL(
-                'SELECT name, "timestamp", count(*) FROM {} WHERE source_file = %s '
-                'GROUP BY name, "timestamp" HAVING count(*) > 1 ORDER BY count(*) DESC, name LIMIT %s'
+                "SELECT coalesce(sum(copies), 0), count(*) FILTER (WHERE copies > 1) FROM "
+                '(SELECT count(*) AS copies FROM {} WHERE source_file = %s GROUP BY name, "timestamp") AS per_instant'
             ).format(tables.metrics_id),
-            [file_key, _DUPLICATE_EXAMPLES],
+            [file_key],
         )
-        return FileRowStats(row_count=count, duplicate_groups=list(cur.fetchall()))
+        row_count, duplicate_groups = cur.fetchone()
+        examples: list[tuple[str, datetime, int]] = []
+        if duplicate_groups:
+            cur.execute(
+                sql.SQL(
+                    'SELECT * FROM (SELECT name, "timestamp", count(*) AS copies FROM {} WHERE source_file = %s '
+                    'GROUP BY name, "timestamp") AS per_instant WHERE copies > 1 ORDER BY copies DESC, name LIMIT %s'
+                ).format(tables.metrics_id),
+                [file_key, _DUPLICATE_EXAMPLES],
+            )
+            examples = list(cur.fetchall())
+        return FileRowStats(int(row_count), duplicate_groups, examples)
