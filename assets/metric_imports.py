@@ -12,6 +12,7 @@ from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
+from dataclasses import dataclass
 
 from dagster import (
     AssetCheckResult,
@@ -20,7 +21,6 @@ from dagster import (
     AssetMaterialization,
     BackfillPolicy,
     Failure,
-    MaterializeResult,
     MetadataValue,
     asset,
 )
@@ -54,6 +54,7 @@ _LISTED_FILES = 20
     group_name=METRIC_IMPORTS_GROUP,
     kinds={"s3", "postgres"},
     op_tags={LAMBDA_SIZE_TAG: "small"},
+    output_required=False,  # materializations are yielded per file, as each one commits
     check_specs=[
         AssetCheckSpec(
             ROW_COUNT_CHECK,
@@ -74,7 +75,7 @@ def imported_metrics(
     sns: SnsResource,
     cloudwatch: CloudWatchMetricsResource,
     metric_imports: MetricImportsConfig,
-) -> Iterator[MaterializeResult | AssetMaterialization | AssetCheckResult]:
+) -> Iterator[AssetMaterialization | AssetCheckResult]:
     """Metric records of JSON files under `imports/` of the imports bucket, in the `metrics` table."""
     config = metric_imports
     keys = list(context.partition_keys)
@@ -83,19 +84,31 @@ def imported_metrics(
     importer = FileImporter(
         context, config, rds, tables, DeadLetters(s3_client, sqs, sns, config, context.run_id)
     )
+    run_context = {
+        "files_in_run": len(keys),
+        "db_writers": config.db_writers,
+        "table": tables.describe_metrics(),
+        "database": rds.dsn_description(),
+    }
     started = time.perf_counter()
-
+    progress = _Progress()
+    outcomes: list[FileOutcome] = []
     try:
-        outcomes, waited = _import_in_order(
-            importer, prepared_in_order(s3_client, config, keys), config.db_writers
-        )
+        # Each file is materialized as soon as it is committed: the UI shows a long run's progress partition
+        # by partition, and Dagster stores each event while the writers are busy with the next files.
+        for outcome in _import_in_order(
+            importer, prepared_in_order(s3_client, config, keys), config.db_writers, progress
+        ):
+            outcomes.append(outcome)
+            if outcome.status in SUCCEEDED:
+                yield AssetMaterialization(
+                    asset_key=context.asset_key,
+                    partition=outcome.key,
+                    metadata=run_context | outcome.metadata,
+                )
     finally:
         importer.close()
     counts = Counter(o.status for o in outcomes)
-    if len(keys) > 1:
-        done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-        context.log.info(f"{len(outcomes)} of {len(keys)} files handled: {done}")
-    succeeded = [o for o in outcomes if o.status in SUCCEEDED]
     duration = time.perf_counter() - started
     rows = sum(o.rows_imported for o in outcomes)
     published = publish_counts(
@@ -108,41 +121,31 @@ def imported_metrics(
         rows=rows,
         duration_seconds=duration,
     )
-    run_metadata = {
-        "files_in_run": len(keys),
-        "run_files_imported": counts[IMPORTED],
-        "run_rows_imported": rows,
-        "run_seconds": round(duration, 3),
-        "run_waiting_for_reads_seconds": round(waited, 3),
-        "db_writers": config.db_writers,
-        "table": tables.describe_metrics(),
-        "database": rds.dsn_description(),
-        "cloudwatch_published": published,
-    }
-    checks = _check_results(succeeded) if succeeded else []
+    done = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    context.log.info(
+        f"{len(outcomes)} of {len(keys)} files handled ({done}): {rows:,} rows in {duration:.2f}s, "
+        f"{progress.waited_for_reads:.2f}s of it waiting for reads; CloudWatch "
+        + ("published" if published else "not published")
+    )
+    succeeded = [o for o in outcomes if o.status in SUCCEEDED]
+    if succeeded:
+        yield from _check_results(succeeded)
     failures = [o for o in outcomes if o.status not in SUCCEEDED]
-    if not failures:
-        for outcome in succeeded:
-            context.add_asset_metadata(outcome.metadata, partition_key=outcome.key)
-        yield MaterializeResult(metadata=run_metadata, check_results=checks)
-        return
-    # Files that made it are materialized one by one; the run fails for the rest (shown failed in the UI).
-    for outcome in succeeded:
-        yield AssetMaterialization(
-            asset_key=context.asset_key, partition=outcome.key, metadata=run_metadata | outcome.metadata
-        )
-    yield from checks
-    raise _failure(failures, outcomes, len(keys))
+    if failures:  # the run fails for these files; their partitions show as failed in the UI
+        raise _failure(failures, outcomes, len(keys))
+
+
+@dataclass
+class _Progress:
+    waited_for_reads: float = 0.0
 
 
 def _import_in_order(
-    importer: FileImporter, prepared_files: Iterator[PreparedFile], writers: int
-) -> tuple[list[FileOutcome], float]:
-    """Hand prepared files to `writers` threads, at most one file each in flight. After a database failure
-    no further file is started (those in flight finish), so the rest stay untouched for a retry or the sweep.
-    Returns the outcomes in file order and the time spent waiting for the readers."""
-    outcomes: list[FileOutcome] = []
-    waited = 0.0
+    importer: FileImporter, prepared_files: Iterator[PreparedFile], writers: int, progress: _Progress
+) -> Iterator[FileOutcome]:
+    """Hand prepared files to `writers` threads, at most one file each in flight, and yield the outcomes in
+    file order. After a database failure no further file is started (those in flight finish), so the rest
+    stay untouched for a retry or the sweep. Time spent waiting for the readers adds to `progress`."""
     with (
         closing(prepared_files),
         ThreadPoolExecutor(writers, thread_name_prefix="metric-file-writer") as pool,
@@ -152,15 +155,16 @@ def _import_in_order(
         while not stopped:
             mark = time.perf_counter()
             prepared = next(prepared_files, None)
-            waited += time.perf_counter() - mark
+            progress.waited_for_reads += time.perf_counter() - mark
             if prepared is None:
                 break
             in_flight.append(pool.submit(importer.handle, prepared))
             while len(in_flight) >= writers or (in_flight and in_flight[0].done()):
-                outcomes.append(in_flight.popleft().result())
-                stopped = stopped or outcomes[-1].status == FAILED
-        outcomes.extend(future.result() for future in in_flight)
-    return outcomes, waited
+                outcome = in_flight.popleft().result()
+                stopped = stopped or outcome.status == FAILED
+                yield outcome
+        for future in in_flight:
+            yield future.result()
 
 
 def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], planned: int) -> Failure:

@@ -50,7 +50,6 @@ def test_file_is_imported_in_one_transaction_with_its_ledger_row(import_env: Imp
     assert [(name, value) for name, value, _ in first] == [("cpu_0", 0.0), ("cpu_1", 0.25)]
     assert first[1][2].isoformat() == "2026-03-17T12:00:01+00:00"
     assert import_env.dlq_messages() == []
-    assert metadata["cloudwatch_published"] is True
     sums = import_env.metric_sums()
     assert (sums["FilesImported"], sums["RowsImported"], sums["FilesRejected"]) == (1, 50, 0)
 
