@@ -55,7 +55,7 @@ bench-uploads: stack-up
 	$(WITH_STACK) $(PY) -m bench.uploads --rows 100000
 
 bench-imports: seed
-	$(WITH_STACK) $(PY) -m bench.imports --files 200 --records 5000
+	$(WITH_STACK) $(PY) -m bench.imports --files 200 --records 5000 --repeat 3
 
 bench-series: stack-up
 	$(WITH_STACK) $(PY) -m bench.series
