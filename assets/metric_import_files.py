@@ -35,7 +35,6 @@ from resources.metric_import_store import (
     FileVersion,
     ImportOutcome,
     ImportTables,
-    file_row_stats,
     import_file_rows,
     record_failure,
     record_rejection,
@@ -188,16 +187,13 @@ class FileImporter:
         assert prepared.parsed is not None
         file, parsed = prepared.file, prepared.parsed
 
-        def write(conn: psycopg2.extensions.connection) -> tuple[ImportOutcome, FileRowStats]:
-            outcome = import_file_rows(
+        def write(conn: psycopg2.extensions.connection) -> ImportOutcome:
+            return import_file_rows(
                 conn, self.tables, file, prepared.rows_text, len(parsed), self.context.run_id
             )
-            # What the checks compare, read from the table in the same transaction: exactly the rows the
-            # commit makes visible, without a second round of BEGIN/COMMIT per file.
-            return outcome, file_row_stats(conn, self.tables, file.key)
 
         try:
-            (outcome, stats), attempts = self.with_db_retries(
+            outcome, attempts = self.with_db_retries(
                 lambda: self.in_transaction(write), f"import of {file.key}"
             )
         except TRANSIENT_DB_ERRORS as exc:
@@ -212,7 +208,7 @@ class FileImporter:
             metadata=_imported_metadata(
                 file, parsed, outcome, status, attempts, prepared.read_seconds, seconds
             ),
-            stats=stats,
+            stats=outcome.stats,
         )
 
     def in_transaction(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:

@@ -9,7 +9,7 @@ indexes) in a throwaway schema, files in a throwaway bucket:
   for writing these rows to this table (the issue's reference);
 - plain per file: what a minimal script does for the same I/O: S3 GET, json.loads, COPY, commit, per file;
 - import core: the asset's building blocks without Dagster, one file after another: GET, validate, COPY with
-  the ledger row in one transaction, the check queries;
+  the ledger row and the check figures in one transaction;
 - asset: `metric_import_job` run in process (ephemeral instance) over partition ranges of
   METRIC_IMPORT_FILES_PER_RUN files, as `import_sensor` batches new files and a UI backfill runs them;
 - asset, one run per file (`--per-file-runs`): the cost of launching a run for every file.
@@ -52,7 +52,7 @@ from ecom_pipeline.partitions import (
     partition_range_tags,
 )
 from resources import build_resources
-from resources.metric_import_store import FileVersion, ImportTables, file_row_stats, import_file_rows
+from resources.metric_import_store import FileVersion, ImportTables, import_file_rows
 from resources.metric_imports import MetricImportsConfig
 
 PLAIN_COPY = "plain COPY (one statement)"
@@ -157,7 +157,7 @@ def plain_per_file(dsn: str, schema: str, bucket: str, keys: list[str]) -> Calla
 
 
 def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Callable[[], None]:
-    """The asset's steps without Dagster: GET, validate, COPY + ledger in one transaction, check queries."""
+    """The asset's steps without Dagster: GET, validate, COPY + ledger + check figures in one transaction."""
     s3 = boto3.client("s3")
     s3.head_bucket(Bucket=config.bucket)
     tables = ImportTables(config.db_schema)
@@ -169,8 +169,6 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
             file = FileVersion(config.bucket, key, response["ETag"].strip('"'), response["ContentLength"])
             parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
             import_file_rows(conn, tables, file, copy_text(parsed), len(parsed), "bench")
-            conn.commit()
-            file_row_stats(conn, tables, key)
             conn.commit()
         conn.close()
 
