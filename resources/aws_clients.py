@@ -38,9 +38,7 @@ def _cached_client(service: str, region_name: str | None, endpoint_url: str | No
 @lru_cache(maxsize=16)
 def _cached_dynamodb(region_name: str | None, endpoint_url: str | None) -> Any:
     with _client_lock:
-        return _session().resource(
-            "dynamodb", region_name=region_name, endpoint_url=endpoint_url
-        )
+        return _session().resource("dynamodb", region_name=region_name, endpoint_url=endpoint_url)
 
 
 class AwsClientResource(ConfigurableResource):
