@@ -24,14 +24,25 @@ def _session() -> boto3.session.Session:
 
 
 @lru_cache(maxsize=64)
-def _cached_client(service: str, region_name: str | None, endpoint_url: str | None, max_attempts: int) -> Any:
+def _cached_client(
+    service: str,
+    region_name: str | None,
+    endpoint_url: str | None,
+    max_attempts: int,
+    parameter_validation: bool,
+    max_pool_connections: int,
+) -> Any:
     # A session is not thread-safe while it builds clients; the built client is.
     with _client_lock:
         return _session().client(
             service,
             region_name=region_name,
             endpoint_url=endpoint_url,
-            config=Config(retries={"max_attempts": max_attempts, "mode": "standard"}),
+            config=Config(
+                retries={"max_attempts": max_attempts, "mode": "standard"},
+                parameter_validation=parameter_validation,
+                max_pool_connections=max_pool_connections,
+            ),
         )
 
 
@@ -50,8 +61,19 @@ class AwsClientResource(ConfigurableResource):
     )
     max_attempts: int = Field(default=5, description="botocore retry attempts (standard mode).")
 
-    def client(self, service: str) -> Any:
-        return _cached_client(service, self.region_name, self.endpoint_url, self.max_attempts)
+    def client(
+        self, service: str, *, parameter_validation: bool = True, max_pool_connections: int = 10
+    ) -> Any:
+        """The process's client for `service` with this resource's settings (botocore's defaults otherwise:
+        parameter validation on, 10 pooled connections); bulk writers change those two."""
+        return _cached_client(
+            service,
+            self.region_name,
+            self.endpoint_url,
+            self.max_attempts,
+            parameter_validation,
+            max_pool_connections,
+        )
 
     def dynamodb_resource(self) -> Any:
         return _cached_dynamodb(self.region_name, self.endpoint_url)

@@ -11,17 +11,13 @@ anyway, while the client-side walk over 100,000 nested items cost about 0.17 ms 
 serializing and sending it.
 """
 
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from dagster import ConfigurableResource, EnvVar
 from pydantic import Field
@@ -31,23 +27,6 @@ from resources.errors import ConfigurationError, ServiceUnavailableError
 
 _BATCH_WRITE_LIMIT = 25
 _BATCH_GET_LIMIT = 100
-_client_lock = threading.Lock()
-
-
-@lru_cache(maxsize=8)
-def _records_client(region_name: str | None, endpoint_url: str | None, max_attempts: int, pool: int) -> Any:
-    """DynamoDB client for bulk item traffic: no client-side parameter validation, a connection per thread."""
-    with _client_lock:  # boto3 sessions are not thread-safe while they build clients; built clients are
-        return boto3.session.Session().client(
-            "dynamodb",
-            region_name=region_name,
-            endpoint_url=endpoint_url,
-            config=Config(
-                retries={"max_attempts": max_attempts, "mode": "standard"},
-                parameter_validation=False,
-                max_pool_connections=pool,
-            ),
-        )
 
 
 class ItemWriter:
@@ -129,8 +108,9 @@ class UploadRecordsResource(AwsClientResource):
     unprocessed_retries: int = Field(default=10, description="Retries of UnprocessedItems per batch.")
 
     def records_client(self) -> Any:
-        return _records_client(
-            self.region_name, self.endpoint_url, self.max_attempts, max(10, self.writer_threads + 2)
+        """DynamoDB client for bulk item traffic: no client-side parameter validation, a connection per thread."""
+        return self.client(
+            "dynamodb", parameter_validation=False, max_pool_connections=max(10, self.writer_threads + 2)
         )
 
     @contextmanager
