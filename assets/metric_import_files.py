@@ -20,7 +20,7 @@ import psycopg2.extensions
 from dagster import AssetExecutionContext, MetadataValue
 
 from ecom_pipeline.metric_imports.copy_format import copy_text
-from ecom_pipeline.metric_imports.selection import normalize_etag
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, normalize_etag
 from ecom_pipeline.metric_imports.validation import (
     MetricFile,
     MetricFileRejected,
@@ -42,11 +42,9 @@ from resources.metric_import_store import (
 from resources.metric_imports import MetricImportsConfig
 from resources.rds import RdsPostgresResource, committed
 
-# Outcomes of one file in a run.
-IMPORTED = "imported"
+# Outcomes of one file in a run: the ledger's statuses (FAILED: the database kept failing, nothing of the file
+# is written) and two that never reach the ledger.
 ALREADY_IMPORTED = "already_imported"
-REJECTED = "rejected"
-FAILED = "failed"  # the database kept failing; nothing of the file is written
 MISSING = "missing"  # the object is gone (deleted after it was detected)
 SUCCEEDED = frozenset({IMPORTED, ALREADY_IMPORTED})
 
@@ -107,8 +105,7 @@ def prepare_file(downloaded: DownloadedFile, max_file_bytes: int) -> PreparedFil
         return PreparedFile(key, None)
     started = time.perf_counter()
     try:
-        if downloaded.body is None:
-            check_size(key, file.size_bytes, max_file_bytes)
+        check_size(key, file.size_bytes, max_file_bytes)  # raises for the bodies download_file left unread
         assert downloaded.body is not None
         parsed = parse_metric_file(key, downloaded.body, max_file_bytes)
     except MetricFileRejected as rejected:

@@ -26,9 +26,6 @@ from dagster import (
 )
 
 from assets.metric_import_files import (
-    FAILED,
-    IMPORTED,
-    REJECTED,
     SUCCEEDED,
     FileImporter,
     FileOutcome,
@@ -36,6 +33,7 @@ from assets.metric_import_files import (
     prepared_in_order,
 )
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED
 from ecom_pipeline.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
 from resources.aws import CloudWatchMetricsResource, SnsResource, SqsResource
 from resources.metric_import_dead_letters import DeadLetters, publish_counts
