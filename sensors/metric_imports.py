@@ -111,15 +111,18 @@ def import_sensor(
     fresh, cursor = new_objects(objects, SensorCursor.parse(context.cursor), limit=MAX_RUNS_PER_TICK)
     if not fresh:
         return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
-    usable = [obj for obj in fresh if _usable_partition_key(obj.key)]
+    name = metric_import_file_partitions.name
+    known: list[S3Object] = []
+    new: list[S3Object] = []
     for obj in fresh:
-        if obj not in usable:
+        if not _usable_partition_key(obj.key):
             context.log.error(
                 f"cannot import s3://{config.bucket}/{obj.key}: key is not a valid partition key"
             )
-    name = metric_import_file_partitions.name
-    known = [obj for obj in usable if context.instance.has_dynamic_partition(name, obj.key)]
-    new = [obj for obj in usable if obj not in known]
+        elif context.instance.has_dynamic_partition(name, obj.key):
+            known.append(obj)
+        else:
+            new.append(obj)
     # Added in this order, the new keys end up adjacent in the partition order: each batch is one range.
     return SensorResult(
         run_requests=[
