@@ -20,14 +20,9 @@ import psycopg2.extensions
 from dagster import AssetExecutionContext, MetadataValue
 
 from ecom_pipeline.metric_imports.copy_format import copy_text
+from ecom_pipeline.metric_imports.rejections import MetricFileRejected, Rejection
 from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, normalize_etag
-from ecom_pipeline.metric_imports.validation import (
-    MetricFile,
-    MetricFileRejected,
-    Rejection,
-    check_size,
-    parse_metric_file,
-)
+from ecom_pipeline.metric_imports.validation import MetricFile, check_size, parse_metric_file
 from resources.metric_import_dead_letters import DeadLetters
 from resources.metric_import_store import (
     TRANSIENT_DB_ERRORS,

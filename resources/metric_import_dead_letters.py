@@ -8,8 +8,8 @@ from typing import Any
 
 from dagster import DagsterLogManager
 
+from ecom_pipeline.metric_imports.rejections import Rejection
 from ecom_pipeline.metric_imports.selection import quarantine_key
-from ecom_pipeline.metric_imports.validation import Rejection
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.metric_import_store import FileVersion
 from resources.metric_imports import MetricImportsConfig

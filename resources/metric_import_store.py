@@ -14,8 +14,8 @@ import psycopg2.extensions
 from psycopg2 import sql
 
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
+from ecom_pipeline.metric_imports.rejections import Rejection
 from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, LedgerEntry
-from ecom_pipeline.metric_imports.validation import Rejection
 from resources.errors import ServiceUnavailableError
 
 # Errors after which the same transaction can succeed if simply run again.

@@ -16,13 +16,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-# Reason codes: stable strings for DLQ messages, the ledger and alarms.
-TOO_LARGE = "too_large"
-NOT_UTF8 = "not_utf8"
-INVALID_JSON = "invalid_json"
-NOT_AN_ARRAY = "not_an_array"
-EMPTY_ARRAY = "empty_array"
-INVALID_RECORD = "invalid_record"
+from ecom_pipeline.metric_imports.rejections import (
+    EMPTY_ARRAY,
+    INVALID_RECORD,
+    NOT_AN_ARRAY,
+    TOO_LARGE,
+    MetricFileRejected,
+    RecordProblem,
+    Rejection,
+)
+from ecom_pipeline.metric_imports.text_problems import (
+    NonFiniteNumber,
+    decode_utf8,
+    json_rejection,
+    reject_constant,
+)
 
 MAX_NAME_LENGTH = 255
 # Integers beyond this lose precision as double precision; far beyond it they overflow float().
@@ -36,53 +44,6 @@ _POSTGRES_READABLE_TIMESTAMP = re.compile(
 ).match
 # Every line `YYYY-MM-DDTHH:MM:SSZ` (ASCII digits only): one regular-expression pass over a whole column.
 _ALL_UTC_SECONDS = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n)*\Z").match
-
-
-@dataclass(frozen=True)
-class RecordProblem:
-    """What is wrong with one record."""
-
-    record_index: int
-    field: str | None
-    problem: str
-
-    def describe(self) -> str:
-        where = f"record {self.record_index}" + (f" field {self.field!r}" if self.field else "")
-        return f"{where}: {self.problem}"
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why a file is not imported. `record_index` is None when the problem is the file as a whole."""
-
-    file_key: str
-    reason_code: str
-    message: str
-    record_index: int | None = None
-    field: str | None = None
-    invalid_records: int = 0
-    total_records: int | None = None
-    problems: tuple[RecordProblem, ...] = ()
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "file_key": self.file_key,
-            "reason_code": self.reason_code,
-            "message": self.message,
-            "record_index": self.record_index,
-            "field": self.field,
-            "invalid_records": self.invalid_records,
-            "total_records": self.total_records,
-            "problems": [p.describe() for p in self.problems],
-        }
-
-
-class MetricFileRejected(ValueError):
-    """Bad input: retrying the same bytes cannot succeed."""
-
-    def __init__(self, rejection: Rejection):
-        super().__init__(rejection.message)
-        self.rejection = rejection
 
 
 class MetricRecord(NamedTuple):
@@ -131,12 +92,12 @@ def check_size(file_key: str, size_bytes: int, max_bytes: int) -> None:
 def parse_metric_file(file_key: str, payload: bytes, max_bytes: int) -> MetricFile:
     """The validated records of a file, or MetricFileRejected naming the file, record index and field."""
     check_size(file_key, len(payload), max_bytes)
-    text = _decode(file_key, payload)
+    text = decode_utf8(file_key, payload)
     with _collector_paused():
         try:
-            document = json.loads(text, parse_constant=_reject_constant)
-        except (json.JSONDecodeError, _NonFiniteNumber) as exc:
-            raise MetricFileRejected(_json_rejection(file_key, text, exc)) from None
+            document = json.loads(text, parse_constant=reject_constant)
+        except (json.JSONDecodeError, NonFiniteNumber) as exc:
+            raise MetricFileRejected(json_rejection(file_key, text, exc)) from None
         return _validated_file(file_key, len(payload), document)
 
 
@@ -364,96 +325,6 @@ def _parse_timestamp(raw: dict) -> tuple[datetime | None, tuple[str, str] | None
         # A naive time would be read in the database session's time zone: ambiguous, so refused.
         return None, ("timestamp", f"{_preview(text)} has no UTC offset (add 'Z' or '+00:00')")
     return parsed, None
-
-
-class _NonFiniteNumber(ValueError):
-    """NaN / Infinity: Python's json accepts them, JSON and double-precision metrics should not."""
-
-    def __init__(self, constant: str):
-        super().__init__(constant)
-        self.constant = constant
-
-
-def _reject_constant(constant: str) -> float:
-    raise _NonFiniteNumber(constant)
-
-
-def _decode(file_key: str, payload: bytes) -> str:
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # Locate the record around the bad byte in a lossy decode of the text, for the reason.
-        chars_before = len(payload[: exc.start].decode("utf-8", errors="replace"))
-        index = _record_index_at(payload.decode("utf-8", errors="replace"), chars_before)
-        raise MetricFileRejected(
-            Rejection(
-                file_key=file_key,
-                reason_code=NOT_UTF8,
-                message=(
-                    f"{file_key}: byte 0x{payload[exc.start]:02x} at offset {exc.start} is not valid UTF-8"
-                    + (f" (in record {index})" if index is not None else "")
-                ),
-                record_index=index,
-            )
-        ) from None
-    return text[1:] if text.startswith("\ufeff") else text
-
-
-def _json_rejection(file_key: str, text: str, exc: Exception) -> Rejection:
-    if isinstance(exc, _NonFiniteNumber):
-        index = _first_record_containing(text, exc.constant)
-        return Rejection(
-            file_key=file_key,
-            reason_code=INVALID_RECORD,
-            message=f"{file_key}: record {index} field 'value': {exc.constant} is not a finite number",
-            record_index=index,
-            field="value",
-            invalid_records=1,
-        )
-    assert isinstance(exc, json.JSONDecodeError)
-    index = _record_index_at(text, exc.pos)
-    where = f" in record {index}" if index is not None else ""
-    return Rejection(
-        file_key=file_key,
-        reason_code=INVALID_JSON,
-        message=f"{file_key}: invalid JSON{where}: {exc.msg} at line {exc.lineno} column {exc.colno}",
-        record_index=index,
-    )
-
-
-def _record_index_at(text: str, position: int) -> int | None:
-    """Index of the top-level array element at `position`; None when the text is not an array there."""
-    decoder = json.JSONDecoder()
-    cursor = _skip_whitespace(text, 0)
-    if cursor >= len(text) or text[cursor] != "[":
-        return None
-    cursor += 1
-    index = 0
-    while True:
-        cursor = _skip_whitespace(text, cursor)
-        try:
-            _, end = decoder.raw_decode(text, cursor)
-        except json.JSONDecodeError:
-            return index  # this element itself does not parse
-        if position < end:
-            return index
-        cursor = _skip_whitespace(text, end)
-        if cursor >= len(text) or text[cursor] == "]":
-            return None  # the problem lies after the array
-        if text[cursor] != ",":
-            return index + 1  # a missing comma: the next element is where parsing broke
-        cursor += 1
-        index += 1
-
-
-def _first_record_containing(text: str, constant: str) -> int | None:
-    return _record_index_at(text, text.find(constant))
-
-
-def _skip_whitespace(text: str, position: int) -> int:
-    while position < len(text) and text[position] in " \t\r\n":
-        position += 1
-    return position
 
 
 def _json_type(value: object) -> str:

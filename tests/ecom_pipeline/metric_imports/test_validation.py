@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ecom_pipeline.metric_imports import rejections as r
 from ecom_pipeline.metric_imports import validation as v
 
 KEY = "imports/2026/03/17/metrics.json"
@@ -19,8 +20,8 @@ def _good(n: int = 3) -> list[dict]:
     ]
 
 
-def _rejection(payload: bytes, max_bytes: int = LIMIT) -> v.Rejection:
-    with pytest.raises(v.MetricFileRejected) as info:
+def _rejection(payload: bytes, max_bytes: int = LIMIT) -> r.Rejection:
+    with pytest.raises(r.MetricFileRejected) as info:
         v.parse_metric_file(KEY, payload, max_bytes)
     assert KEY in str(info.value)
     return info.value.rejection
@@ -50,14 +51,14 @@ def test_invalid_json_names_the_broken_record():
     text = json.dumps(_good(3))
     broken = text.replace('"metric_2", "value": 3.0', '"metric_2", "value": 3.0,,')
     rejection = _rejection(broken.encode())
-    assert rejection.reason_code == v.INVALID_JSON
+    assert rejection.reason_code == r.INVALID_JSON
     assert rejection.record_index == 2
     assert "record 2" in rejection.message and "line 1" in rejection.message
 
 
 def test_truncated_file_is_invalid_json():
     rejection = _rejection(json.dumps(_good(2))[:-10].encode())
-    assert rejection.reason_code == v.INVALID_JSON
+    assert rejection.reason_code == r.INVALID_JSON
     assert rejection.record_index == 1
 
 
@@ -87,7 +88,7 @@ def test_truncated_file_is_invalid_json():
 def test_bad_record_names_file_index_and_field(record, field, fragment):
     records = _good(2) + [record] + [{"name": "last", "value": 0, "timestamp": "2026-03-18T00:00:00Z"}]
     rejection = _rejection(_payload(records))
-    assert rejection.reason_code == v.INVALID_RECORD
+    assert rejection.reason_code == r.INVALID_RECORD
     assert rejection.record_index == 2
     assert rejection.field == field
     assert f"record 2 field {field!r}" in rejection.message
@@ -110,7 +111,7 @@ def test_every_bad_record_is_counted_and_the_first_is_named():
 def test_nan_value_is_rejected_with_its_record():
     text = json.dumps(_good(3)).replace('"value": 1.5', '"value": NaN')
     rejection = _rejection(text.encode())
-    assert rejection.reason_code == v.INVALID_RECORD
+    assert rejection.reason_code == r.INVALID_RECORD
     assert rejection.record_index == 1 and rejection.field == "value"
     assert "NaN" in rejection.message
 
@@ -191,23 +192,23 @@ def test_instants_with_fractions_collide_across_offsets_and_differ_from_whole_se
 
 def test_empty_array():
     rejection = _rejection(b"[]")
-    assert rejection.reason_code == v.EMPTY_ARRAY
+    assert rejection.reason_code == r.EMPTY_ARRAY
     assert rejection.record_index is None
 
 
 @pytest.mark.parametrize("document", [{"name": "a"}, "text", 42, None])
 def test_non_array_top_level(document):
     rejection = _rejection(_payload(document))
-    assert rejection.reason_code == v.NOT_AN_ARRAY
+    assert rejection.reason_code == r.NOT_AN_ARRAY
     assert "expected an array" in rejection.message
 
 
 def test_file_over_size_limit_is_rejected_before_parsing():
     payload = _payload(_good(50))
     rejection = _rejection(payload, max_bytes=len(payload) - 1)
-    assert rejection.reason_code == v.TOO_LARGE
+    assert rejection.reason_code == r.TOO_LARGE
     assert f"{len(payload):,} bytes" in rejection.message
-    with pytest.raises(v.MetricFileRejected):
+    with pytest.raises(r.MetricFileRejected):
         v.check_size(KEY, 10_000, 9_999)
     v.check_size(KEY, 9_999, 9_999)
 
@@ -217,7 +218,7 @@ def test_non_utf8_bytes_name_offset_and_record():
     offset = text.index("metric_2")
     payload = text[:offset].encode() + b"\xff\xfe" + text[offset:].encode()
     rejection = _rejection(payload)
-    assert rejection.reason_code == v.NOT_UTF8
+    assert rejection.reason_code == r.NOT_UTF8
     assert rejection.record_index == 2
     assert f"0xff at offset {offset}" in rejection.message
 
@@ -227,7 +228,7 @@ def test_latin1_file_is_not_utf8():
         [{"name": "caf\u00e9", "value": 1, "timestamp": "2026-01-01T00:00:00Z"}], ensure_ascii=False
     )
     rejection = _rejection(payload.encode("latin-1"))
-    assert rejection.reason_code == v.NOT_UTF8
+    assert rejection.reason_code == r.NOT_UTF8
     assert rejection.record_index == 0
 
 
@@ -259,7 +260,7 @@ def test_parsing_leaves_the_garbage_collector_as_it_found_it():
     assert gc.isenabled()
     v.parse_metric_file(KEY, _payload(_good(2)), LIMIT)
     assert gc.isenabled()
-    with pytest.raises(v.MetricFileRejected):
+    with pytest.raises(r.MetricFileRejected):
         v.parse_metric_file(KEY, b"[1,", LIMIT)
     assert gc.isenabled()
 
