@@ -8,7 +8,7 @@ STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install stack-up stack-down stack-status seed demo test lint dev validate \
-	bench bench-bronze bench-uploads bench-series bench-imports bench-executor cdk-synth
+	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor cdk-synth
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ demo: seed
 test: seed
 	$(WITH_STACK) $(PY) -m pytest
 
+# Style, then the layering of docs/ARCHITECTURE.md: import contracts (pyproject.toml) and private Dagster imports.
 lint: install
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	@if git grep -nE '^\s*(from|import) dagster\._' -- ecom_pipeline assets resources sensors \
+		':!ecom_pipeline/lambda_executor' ':!assets/partitions.py'; then \
+		echo "private Dagster imports belong only in ecom_pipeline/lambda_executor/ and assets/partitions.py"; exit 1; fi
 
 validate: stack-up
 	$(WITH_STACK) $(VENV)/bin/dagster definitions validate -w workspace.yaml
@@ -46,22 +51,22 @@ validate: stack-up
 dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: bench-bronze bench-uploads bench-series bench-imports bench-executor
+bench: bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor
 
 bench-bronze: stack-up
 	$(WITH_STACK) $(PY) -m bench.bronze --rows 1000000
 
-bench-uploads: stack-up
-	$(WITH_STACK) $(PY) -m bench.uploads --rows 100000
+bench-product-uploads: stack-up
+	$(WITH_STACK) $(PY) -m bench.product_uploads --rows 100000
 
-bench-imports: seed
-	$(WITH_STACK) $(PY) -m bench.imports --files 200 --records 5000 --repeat 3
+bench-metric-imports: seed
+	$(WITH_STACK) $(PY) -m bench.metric_imports --files 200 --records 5000 --repeat 3
 
-bench-series: stack-up
-	$(WITH_STACK) $(PY) -m bench.series
+bench-energy-series: stack-up
+	$(WITH_STACK) $(PY) -m bench.energy_series
 
-bench-executor: stack-up
-	$(WITH_STACK) $(PY) -m bench.executor
+bench-lambda-executor: stack-up
+	$(WITH_STACK) $(PY) -m bench.lambda_executor
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \

@@ -54,8 +54,8 @@ def run_plain(schema: str, unique: str) -> dict:
         csv_parse_options,
         csv_read_options,
     )
-    from resources.bronze import BronzeLakeResource
-    from resources.bronze_sources import source_columns
+    from resources.bronze.lake import BronzeLakeResource
+    from resources.bronze.sources import source_columns
 
     entity = _entity(schema, unique)
     lake = BronzeLakeResource(bucket=os.environ["LAKE_BUCKET"])
@@ -85,9 +85,9 @@ def run_bronze(schema: str, unique: str, partition: str) -> dict:
     """The bronze asset itself, materialized in process (first run: a full extraction of the table)."""
     from dagster import DagsterInstance, materialize
 
-    from assets.bronze import build_bronze_asset
-    from resources.bronze import BronzeLakeResource
-    from resources.checkpoints import CheckpointStoreResource
+    from assets.bronze.assets import build_bronze_asset
+    from resources.bronze.checkpoints import CheckpointStoreResource
+    from resources.bronze.lake import BronzeLakeResource
     from resources.rds import RdsPostgresResource
     from resources.secrets import SecretsManagerResource
 
@@ -104,7 +104,7 @@ def run_bronze(schema: str, unique: str, partition: str) -> dict:
         instance=DagsterInstance.ephemeral(),
         resources={
             "bronze_lake": lake,
-            "checkpoints": CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]),
+            "bronze_checkpoints": CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]),
             "rds": RdsPostgresResource(
                 secrets=SecretsManagerResource(), secret_name=os.environ["RDS_SECRET_NAME"]
             ),

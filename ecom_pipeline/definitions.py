@@ -1,51 +1,48 @@
-"""The code location: one Definitions object, loaded by workspace.yaml."""
+"""The code location: one Definitions object, loaded by workspace.yaml.
 
-import importlib
-import pkgutil
-from types import ModuleType
+Each pipeline contributes its assets (checks are declared on them as `check_specs`), its jobs, and the
+sensors and schedules that launch them; every name starts with the pipeline's name. Listed by hand, so
+adding a definition is a deliberate edit here (tests/test_definitions.py pins the inventory).
+"""
 
-from dagster import (
-    Definitions,
-    ScheduleDefinition,
-    SensorDefinition,
-    load_asset_checks_from_modules,
-    load_assets_from_modules,
+from dagster import Definitions
+
+from assets.bronze import bronze_assets, bronze_job, bronze_job_on_lambda
+from assets.energy_series import energy_series_assets, energy_series_job, energy_series_job_on_lambda
+from assets.metric_imports import metric_imports_assets, metric_imports_job, metric_imports_job_on_lambda
+from assets.product_uploads import product_uploads_assets, product_uploads_job, product_uploads_job_on_lambda
+from resources import build_resources
+from sensors.bronze import bronze_daily_schedule
+from sensors.energy_series import energy_series_sensor
+from sensors.metric_imports import metric_imports_sensor, metric_imports_sweep_schedule
+from sensors.product_uploads import product_uploads_sensor
+
+bronze = Definitions(
+    assets=bronze_assets,
+    jobs=[bronze_job, bronze_job_on_lambda],
+    schedules=[bronze_daily_schedule],
+)
+product_uploads = Definitions(
+    assets=product_uploads_assets,
+    jobs=[product_uploads_job, product_uploads_job_on_lambda],
+    sensors=[product_uploads_sensor],
+)
+energy_series = Definitions(
+    assets=energy_series_assets,
+    jobs=[energy_series_job, energy_series_job_on_lambda],
+    sensors=[energy_series_sensor],
+)
+metric_imports = Definitions(
+    assets=metric_imports_assets,
+    jobs=[metric_imports_job, metric_imports_job_on_lambda],
+    sensors=[metric_imports_sensor],
+    schedules=[metric_imports_sweep_schedule],
 )
 
-import assets
-import sensors
-from ecom_pipeline.jobs import PIPELINE_JOBS
-from resources import build_resources
-
-
-def _submodules(package: ModuleType) -> list[ModuleType]:
-    return [
-        importlib.import_module(f"{package.__name__}.{info.name}")
-        for info in pkgutil.iter_modules(package.__path__)
-        if not info.name.startswith("_")
-    ]
-
-
-def _triggers(modules: list[ModuleType]) -> tuple[list[SensorDefinition], list[ScheduleDefinition]]:
-    found_sensors: dict[str, SensorDefinition] = {}
-    found_schedules: dict[str, ScheduleDefinition] = {}
-    for module in modules:
-        for value in vars(module).values():
-            if isinstance(value, SensorDefinition):
-                found_sensors[value.name] = value
-            elif isinstance(value, ScheduleDefinition):
-                found_schedules[value.name] = value
-    return list(found_sensors.values()), list(found_schedules.values())
-
-
-_asset_modules = _submodules(assets)
-_sensors, _schedules = _triggers(_submodules(sensors))
-
-defs = Definitions(
-    assets=load_assets_from_modules(_asset_modules),
-    asset_checks=load_asset_checks_from_modules(_asset_modules),
-    jobs=PIPELINE_JOBS,
-    sensors=_sensors,
-    schedules=_schedules,
-    resources=build_resources(),
+defs = Definitions.merge(
+    bronze,
+    product_uploads,
+    energy_series,
+    metric_imports,
+    Definitions(resources=build_resources()),
 )

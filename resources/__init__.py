@@ -1,27 +1,26 @@
-"""Resources of the code location. Every value that differs between local and AWS comes from an EnvVar."""
+"""Resources of the code location. Every value that differs between local and AWS comes from an EnvVar.
 
-import os
+Shared stores (RDS, Secrets Manager, DynamoDB, SQS, SNS, CloudWatch, InfluxDB) have plain keys; a pipeline's
+own resources are prefixed with its name and built in `resources/<pipeline>/__init__.py`.
+"""
+
 from typing import Any
 
 from dagster import EnvVar
-from dagster_aws.s3 import S3Resource
 
 from resources.aws import CloudWatchMetricsResource, DynamoDBResource, SnsResource, SqsResource
-from resources.bronze import BronzeLakeResource
-from resources.checkpoints import CheckpointStoreResource
+from resources.bronze import bronze_resources
+from resources.energy_series import energy_series_resources
 from resources.influxdb import InfluxDBResource
-from resources.metric_imports import MetricImportsConfig
+from resources.metric_imports import metric_imports_resources
+from resources.product_uploads import product_uploads_resources
 from resources.rds import RdsPostgresResource
 from resources.secrets import SecretsManagerResource
-from resources.series import EnergySeriesConfig, SeriesReadbackResource
-from resources.source_api import SourceApiResource
-from resources.uploads import build_upload_resources
 
 
 def build_resources() -> dict[str, Any]:
     secrets = SecretsManagerResource()
     return {
-        "s3": S3Resource(),
         "secrets": secrets,
         "rds": RdsPostgresResource(secrets=secrets, secret_name=EnvVar("RDS_SECRET_NAME")),
         "dynamodb": DynamoDBResource(),
@@ -35,24 +34,8 @@ def build_resources() -> dict[str, Any]:
             token_secret_name=EnvVar("INFLUXDB_TOKEN_SECRET_NAME"),
             secrets=secrets,
         ),
-        "source_api": SourceApiResource(
-            payments_url=EnvVar("PAYMENTS_API_URL"),
-            shipments_url=EnvVar("SHIPMENTS_API_URL"),
-            api_key_secret_name=EnvVar("API_KEY_SECRET_NAME"),
-            secrets=secrets,
-        ),
-        "checkpoints": CheckpointStoreResource(table_name=EnvVar("CHECKPOINT_TABLE")),
-        "bronze_lake": BronzeLakeResource(bucket=EnvVar("LAKE_BUCKET")),
-        **build_upload_resources(),
-        "series_config": EnergySeriesConfig(bucket=EnvVar("SERIES_BUCKET")),
-        # Read-back for the series checks: VictoriaMetrics locally; unset on AWS (see SeriesReadbackResource).
-        "series_readback": SeriesReadbackResource(
-            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
-        ),
-        "metric_imports": MetricImportsConfig(
-            bucket=EnvVar("IMPORTS_BUCKET"),
-            dlq_url=EnvVar("IMPORT_DLQ_URL"),
-            notifications_topic_arn=EnvVar("NOTIFICATIONS_TOPIC_ARN"),
-            environment=EnvVar("ECOM_ENV"),
-        ),
+        **bronze_resources(secrets),
+        **product_uploads_resources(),
+        **energy_series_resources(),
+        **metric_imports_resources(),
     }

@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
 from resources.aws_clients import AwsClientResource
-from resources.errors import ConfigurationError, ServiceUnavailableError
 
 _DYNAMODB_BATCH = 25  # BatchWriteItem limit
 _SQS_BATCH = 10  # SendMessageBatch limit

@@ -13,7 +13,7 @@ from influxdb_client.rest import ApiException
 from pydantic import Field
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
-from resources.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
+from ecom_pipeline.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
 from resources.secrets import SecretsManagerResource
 
 _clients: dict[tuple[str, str, str, int], InfluxDBClient] = {}

@@ -11,7 +11,7 @@ import psycopg2.extensions
 from dagster import ConfigurableResource
 from pydantic import Field
 
-from resources.errors import ConfigurationError, ServiceUnavailableError
+from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
 from resources.secrets import SecretsManagerResource
 
 _REQUIRED_SECRET_KEYS = ("username", "password", "host", "port", "dbname")

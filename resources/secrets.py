@@ -8,8 +8,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pydantic import Field
 
+from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
 from resources.aws_clients import AwsClientResource
-from resources.errors import ConfigurationError, ServiceUnavailableError
 
 _cache: dict[tuple[str | None, str | None, str], tuple[float, str]] = {}
 _cache_lock = threading.Lock()

@@ -7,8 +7,8 @@ caught up by the next run.
 
 from dagster import build_schedule_from_partitioned_job
 
+from assets.bronze import bronze_job
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG, LoadType
-from ecom_pipeline.jobs import bronze_job
 
 bronze_daily_schedule = build_schedule_from_partitioned_job(
     bronze_job,

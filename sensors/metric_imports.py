@@ -1,10 +1,10 @@
 """Triggers of the metric imports, as in seed 000: new files (the S3 event) and a periodic sweep (EventBridge).
 
-`import_sensor` turns each new file version under `imports/` into a partition and requests runs keyed by
+`metric_imports_sensor` turns each new file version under `imports/` into a partition and requests runs keyed by
 (key, ETag), so a duplicate event or a re-listing launches nothing twice. New files found in one tick are
 batched into runs over a range of their (just added, hence adjacent) partitions, up to
 METRIC_IMPORT_FILES_PER_RUN files and METRIC_IMPORT_BYTES_PER_RUN bytes each; a new version of a file that
-already has a partition gets a run of its own. `metric_import_schedule` catches what the sensor missed
+already has a partition gets a run of its own. `metric_imports_sweep_schedule` catches what the sensor missed
 (sensor off, run failed on the database) by comparing the bucket with the ledger.
 """
 
@@ -27,7 +27,15 @@ from dagster import (
     sensor,
 )
 
-from ecom_pipeline.jobs import metric_import_job
+from assets.metric_imports import metric_imports_job
+from assets.partitions import (
+    METRIC_IMPORT_BYTES_PER_RUN,
+    METRIC_IMPORT_FILES_PER_RUN,
+    keys_in_range,
+    metric_import_file_partitions,
+    partition_range_of,
+    partition_range_tags,
+)
 from ecom_pipeline.metric_imports.selection import (
     S3Object,
     SensorCursor,
@@ -38,16 +46,8 @@ from ecom_pipeline.metric_imports.selection import (
     new_objects,
     normalize_etag,
 )
-from ecom_pipeline.partitions import (
-    METRIC_IMPORT_BYTES_PER_RUN,
-    METRIC_IMPORT_FILES_PER_RUN,
-    keys_in_range,
-    metric_import_file_partitions,
-    partition_range_of,
-    partition_range_tags,
-)
-from resources.metric_import_store import ImportTables, ledger_entries
-from resources.metric_imports import MetricImportsConfig
+from resources.metric_imports.config import MetricImportsConfig
+from resources.metric_imports.ledger import ImportTables, ledger_entries
 from resources.rds import RdsPostgresResource
 
 ETAG_TAG = "ecom/metric_import_etag"
@@ -98,15 +98,15 @@ def _batch_run_request(batch: list[S3Object]) -> RunRequest:
 
 
 @sensor(
-    job=metric_import_job,
+    job=metric_imports_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
     description="Runs for new or changed files under the imports prefix: new files batched by partition range.",
 )
-def import_sensor(
-    context: SensorEvaluationContext, metric_imports: MetricImportsConfig
+def metric_imports_sensor(
+    context: SensorEvaluationContext, metric_imports_config: MetricImportsConfig
 ) -> SensorResult | SkipReason:
-    config = metric_imports
+    config = metric_imports_config
     objects = list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
     fresh, cursor = new_objects(objects, SensorCursor.parse(context.cursor), limit=MAX_RUNS_PER_TICK)
     if not fresh:
@@ -138,18 +138,18 @@ def import_sensor(
 
 
 @schedule(
-    job=metric_import_job,
+    job=metric_imports_job,
     cron_schedule="0 * * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
     description="Hourly sweep: files never imported, whose import failed, or replaced since their import.",
 )
-def metric_import_schedule(
+def metric_imports_sweep_schedule(
     context: ScheduleEvaluationContext,
     rds: RdsPostgresResource,
-    metric_imports: MetricImportsConfig,
+    metric_imports_config: MetricImportsConfig,
 ) -> list[RunRequest] | SkipReason:
-    config = metric_imports
+    config = metric_imports_config
     now = context.scheduled_execution_time or datetime.now(UTC)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     objects = [
@@ -171,7 +171,7 @@ def metric_import_schedule(
         return SkipReason(
             f"nothing to sweep among {len(objects)} files under {config.imports_prefix}: the rest are "
             f"imported, rejected or running; {young} younger than {config.sweep_settle_minutes} min are "
-            "left to import_sensor"
+            "left to metric_imports_sensor"
         )
     known = set(context.instance.get_dynamic_partitions(metric_import_file_partitions.name))
     missing = sorted({obj.key for obj in due} - known)
@@ -186,7 +186,7 @@ def metric_import_schedule(
 
 def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:
     """Files of queued or running imports: single-file runs and every file of a batch's range."""
-    runs = context.instance.get_runs(RunsFilter(job_name=metric_import_job.name, statuses=_IN_FLIGHT))
+    runs = context.instance.get_runs(RunsFilter(job_name=metric_imports_job.name, statuses=_IN_FLIGHT))
     keys = {run.tags["dagster/partition"] for run in runs if "dagster/partition" in run.tags}
     ranges = [bounds for run in runs if (bounds := partition_range_of(run.tags))]
     if ranges:

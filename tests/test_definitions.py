@@ -49,13 +49,53 @@ def test_expected_assets_and_partitions() -> None:
     assert isinstance(partitions("imported_metrics"), DynamicPartitionsDefinition)
 
 
-def test_triggers_and_jobs() -> None:
+PIPELINES = ("bronze", "product_uploads", "energy_series", "metric_imports")
+
+# The full inventory the UI shows. A change here is a rename or an addition someone meant to make.
+EXPECTED_JOBS = {f"{p}_job" for p in PIPELINES} | {f"{p}_job_on_lambda" for p in PIPELINES}
+EXPECTED_SENSORS = {"product_uploads_sensor", "energy_series_sensor", "metric_imports_sensor"}
+EXPECTED_SCHEDULES = {"bronze_daily_schedule", "metric_imports_sweep_schedule"}
+BRONZE_CHECKS = (
+    "metadata_columns_not_null",
+    "primary_key_unique",
+    "row_count_matches_extracted",
+    "schema_matches_previous_partition",
+)
+EXPECTED_CHECKS = {f"bronze_{e}:{c}" for e in BRONZE_ENTITIES for c in BRONZE_CHECKS} | {
+    "product_upload_records:all_rows_staged",
+    "validated_products:every_row_accounted_for",
+    "validated_products:no_duplicate_sku_per_vendor",
+    "validated_products:error_rate_below_threshold",
+    "energy_series:points_written_match_server",
+    "energy_series:timestamps_within_partition_day",
+    "energy_series:dropped_rows_rate",
+    "imported_metrics:row_count_matches_file",
+    "imported_metrics:no_duplicate_name_timestamp",
+}
+SHARED_RESOURCES = {"secrets", "rds", "dynamodb", "sqs", "sns", "cloudwatch", "influxdb"}
+
+
+def test_full_inventory_of_jobs_triggers_and_checks() -> None:
     repo = defs.get_repository_def()
-    assert {"upload_sensor", "series_sensor", "import_sensor"} <= {s.name for s in repo.sensor_defs}
-    assert {"bronze_daily_schedule", "metric_import_schedule"} <= {s.name for s in repo.schedule_defs}
-    jobs = {job.name for job in repo.get_all_jobs()}
-    assert {"bronze_job", "product_upload_job", "energy_series_job", "metric_import_job"} <= jobs
-    assert any(name.endswith("_on_lambda") for name in jobs)
+    assert {job.name for job in repo.get_all_jobs()} - {"__ASSET_JOB"} == EXPECTED_JOBS
+    assert {s.name for s in repo.sensor_defs} == EXPECTED_SENSORS
+    assert {s.name for s in repo.schedule_defs} == EXPECTED_SCHEDULES
+    checks = {f"{key.asset_key.to_user_string()}:{key.name}" for key in _asset_graph().asset_check_keys}
+    assert checks == EXPECTED_CHECKS
+
+
+def test_every_name_starts_with_its_pipeline() -> None:
+    """One name per pipeline: the asset group, and the prefix of its jobs, triggers and own resources."""
+    repo = defs.get_repository_def()
+    graph = _asset_graph()
+    groups = {
+        graph.get(key).group_name for key in graph.get_all_asset_keys() if graph.get(key).is_materializable
+    }
+    assert groups == set(PIPELINES)
+    for name in {s.name for s in repo.sensor_defs} | {s.name for s in repo.schedule_defs}:
+        assert name.startswith(PIPELINES), name
+    for key in set(defs.resources) - SHARED_RESOURCES:
+        assert key.startswith(PIPELINES), f"resource key {key!r} names no pipeline"
 
 
 def test_every_pipeline_asset_has_checks() -> None:

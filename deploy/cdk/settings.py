@@ -26,8 +26,10 @@ DLQ_RETENTION_DAYS = 14
 # defaults of the domain config resources (tests/deploy/cdk/test_pipeline_access.py keeps them in step).
 METRIC_NAMESPACES = ("EcommerceProductOnboarding", "ONS/InfluxDB", "EcomPipeline/MetricImports")
 # Object-key prefixes the pipelines write under in buckets they otherwise only read.
-UPLOAD_ERROR_REPORTS_PATTERN = "uploads/*/error_reports/*"  # ecom_pipeline.uploads.object_keys
-IMPORT_QUARANTINE_PATTERN = "quarantine/*"  # resources.metric_imports.MetricImportsConfig.quarantine_prefix
+UPLOAD_ERROR_REPORTS_PATTERN = "uploads/*/error_reports/*"  # ecom_pipeline.product_uploads.object_keys
+IMPORT_QUARANTINE_PATTERN = (
+    "quarantine/*"  # resources.metric_imports.config.MetricImportsConfig.quarantine_prefix
+)
 INSTANCE_DATABASE_NAME = "dagster"
 INSTANCE_DATABASE_USER = "dagster"
 WEBSERVER_PORT = 3000

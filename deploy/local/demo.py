@@ -13,8 +13,8 @@ from dagster import DagsterInstance
 
 from deploy.local.demos.base import DemoContext, DemoSummary
 
-# Order matters: uploads and metric imports write source tables that bronze then ingests.
-DEMO_MODULES = ("uploads", "metric_imports", "bronze", "series", "lambda_executor")
+# Order matters: product uploads and metric imports write source tables that bronze then ingests.
+DEMO_MODULES = ("product_uploads", "metric_imports", "bronze", "energy_series", "lambda_executor")
 
 
 def main() -> int:

@@ -15,13 +15,13 @@ import pytest
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from psycopg2 import sql
 
-from assets.bronze import build_bronze_asset
+from assets.bronze.assets import build_bronze_asset
 from ecom_pipeline.bronze.entities import EntitySpec
-from resources.bronze import BronzeLakeResource
-from resources.checkpoints import Checkpoint, CheckpointStoreResource
+from resources.bronze.checkpoints import Checkpoint, CheckpointStoreResource
+from resources.bronze.lake import BronzeLakeResource
+from resources.bronze.source_api import SourceApiResource
 from resources.rds import RdsPostgresResource
 from resources.secrets import SecretsManagerResource
-from resources.source_api import SourceApiResource
 
 
 @dataclass
@@ -68,9 +68,9 @@ class BronzeSandbox:
         secrets = SecretsManagerResource()
         return {
             "bronze_lake": self.lake(**lake_overrides),
-            "checkpoints": CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]),
+            "bronze_checkpoints": CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]),
             "rds": RdsPostgresResource(secrets=secrets, secret_name=os.environ["RDS_SECRET_NAME"]),
-            "source_api": SourceApiResource(
+            "bronze_source_api": SourceApiResource(
                 payments_url=self.api_urls.get("payments", "http://127.0.0.1:9/payments"),
                 shipments_url=self.api_urls.get("shipments", "http://127.0.0.1:9/shipments"),
                 api_key_secret_name=self.api_key_secret or "unused",

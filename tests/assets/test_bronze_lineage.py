@@ -3,12 +3,12 @@
 from dagster import AssetKey, DagsterInstance, LastPartitionMapping
 from dagster._core.definitions.assets.graph.asset_graph import AssetGraph
 
-from assets.bronze import build_bronze_asset
-from assets.bronze_checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
-from assets.metric_imports import imported_metrics
-from assets.uploads import product_upload_records, validated_products
+from assets.bronze.assets import build_bronze_asset
+from assets.bronze.checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
+from assets.metric_imports.assets import imported_metrics
+from assets.partitions import bronze_daily_partitions, product_upload_partitions
+from assets.product_uploads.assets import product_upload_records, validated_products
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES
-from ecom_pipeline.partitions import bronze_daily_partitions, product_upload_partitions
 
 BRONZE = [build_bronze_asset(e) for e in BRONZE_ENTITIES]
 

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pyarrow.compute as pc
 from psycopg2 import sql
 
-from assets.bronze_checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
+from assets.bronze.checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG
 from tests.assets.bronze_sandbox import (  # noqa: F401 (fixture)
     bronze_sandbox_fixture,

@@ -5,7 +5,7 @@ import json
 import pytest
 from dagster import DagsterEventType
 
-from assets.metric_imports import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK, imported_metrics
+from assets.metric_imports.assets import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK, imported_metrics
 from tests.assets.test_metric_imports_support import (  # noqa: F401
     ImportEnv,
     import_env_fixture,

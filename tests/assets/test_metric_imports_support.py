@@ -19,12 +19,12 @@ import pytest
 from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
-from assets.metric_imports import imported_metrics
+from assets.metric_imports.assets import imported_metrics
+from assets.partitions import metric_import_file_partitions, partition_range_tags
 from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.database import apply_schema, create_metric_import_sandbox, drop_schema
-from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_tags
 from resources import build_resources
-from resources.metric_imports import MetricImportsConfig
+from resources.metric_imports.config import MetricImportsConfig
 from tests.live_stack import drain_queue, fetch_row
 
 
@@ -74,7 +74,7 @@ class ImportEnv:
         """Materialize one file's partition the way a sensor-launched run would."""
         if not self.instance.has_dynamic_partition(metric_import_file_partitions.name, key):
             self.instance.add_dynamic_partitions(metric_import_file_partitions.name, [key])
-        resources = build_resources() | {"metric_imports": config or self.config}
+        resources = build_resources() | {"metric_imports_config": config or self.config}
         return materialize(
             [imported_metrics],
             partition_key=key,
@@ -89,7 +89,7 @@ class ImportEnv:
             k for k in keys if not self.instance.has_dynamic_partition(metric_import_file_partitions.name, k)
         ]
         self.instance.add_dynamic_partitions(metric_import_file_partitions.name, new)
-        resources = build_resources() | {"metric_imports": self.config}
+        resources = build_resources() | {"metric_imports_config": self.config}
         return materialize(
             [imported_metrics],
             resources=resources,

@@ -8,7 +8,7 @@ import pytest
 from dagster import AssetCheckSeverity
 
 from deploy.local.sources.energy_files import energy_invalid_rows, energy_key, energy_parquet
-from ecom_pipeline.series.datasets import DATASETS
+from ecom_pipeline.energy_series.datasets import DATASETS
 from tests.assets.test_series_support import (  # noqa: F401 - fixture
     SeriesEnv,
     checks_of,

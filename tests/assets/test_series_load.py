@@ -4,10 +4,16 @@ import math
 
 import pytest
 
-from assets.series_load import UNREPRESENTABLE, ChunkedConversion, LoadSettings, PreparedFile, prepare_table
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.schema import SchemaError
-from ecom_pipeline.series.validation import InvalidRecordsError
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.schema import SchemaError
+from ecom_pipeline.energy_series.validation import InvalidRecordsError
+from resources.energy_series.processed_files import (
+    UNREPRESENTABLE,
+    ChunkedConversion,
+    LoadSettings,
+    PreparedFile,
+    prepare_table,
+)
 from tests.ecom_pipeline.series.series_tables import series_rows, series_table
 
 SPEC = DATASETS["generation"]

@@ -23,14 +23,14 @@ from dagster import (
     materialize,
 )
 
-from assets.series import energy_series
-from assets.series_checks import day_bounds_ns
+from assets.energy_series.assets import energy_series
+from assets.energy_series.checks import day_bounds_ns
 from deploy.local.aws_bootstrap import delete_bucket
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.readback import StoredPoints
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.readback import StoredPoints
 from resources import build_resources
+from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
-from resources.series import EnergySeriesConfig, SeriesReadbackResource
 
 
 def closed_port_url() -> str:
@@ -87,8 +87,8 @@ class SeriesEnv:
     ) -> dict:
         return build_resources() | {
             "influxdb": influxdb or self.influxdb(),
-            "series_config": config or self.config(),
-            "series_readback": self.readback(),
+            "energy_series_config": config or self.config(),
+            "energy_series_readback": self.readback(),
         }
 
     def put(self, key: str, body: bytes) -> None:

@@ -5,10 +5,10 @@ import uuid
 
 import pytest
 
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.line_protocol import to_line_protocol
-from ecom_pipeline.series.write_policy import RetrySettings, WriteUnavailableError, write_in_batches
-from resources.errors import BadRequestError, ServiceUnavailableError
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.line_protocol import to_line_protocol
+from ecom_pipeline.energy_series.write_policy import RetrySettings, WriteUnavailableError, write_in_batches
+from ecom_pipeline.errors import BadRequestError, ServiceUnavailableError
 from resources.influxdb import InfluxDBResource
 from tests.assets.test_series_support import closed_port_url
 from tests.ecom_pipeline.series.series_tables import series_rows, series_table

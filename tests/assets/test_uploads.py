@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import boto3
 
-from assets.uploads import product_upload_records, validated_products
+from assets.product_uploads.assets import product_upload_records, validated_products
 from tests.assets.test_uploads_support import csv_body, product_line, uploads_env_fixture  # noqa: F401
 
 

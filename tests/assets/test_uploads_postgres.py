@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from assets.uploads_postgres import copy_text
+from resources.product_uploads.products_table import copy_text
 
 
 def test_copy_text_escapes_control_characters_and_nulls():

@@ -16,15 +16,15 @@ import pytest
 from dagster import DagsterInstance, materialize
 from psycopg2 import sql
 
-from assets.uploads import product_upload_records, validated_products
+from assets.partitions import product_upload_partitions
+from assets.product_uploads.assets import product_upload_records, validated_products
 from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
 from deploy.local.sources.database import create_upload_sandbox, drop_schema
-from ecom_pipeline.partitions import product_upload_partitions
-from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
-from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
-from ecom_pipeline.uploads.upload_id import make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS
+from ecom_pipeline.product_uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
+from ecom_pipeline.product_uploads.upload_id import make_upload_id, normalize_etag
 from resources import build_resources
-from resources.uploads import ProductUploadsConfig, UploadRecordsResource
+from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
 from tests.live_stack import drain_queue, fetch_row
 
 HEADER = ",".join(PRODUCT_COLUMNS)
@@ -85,7 +85,10 @@ class UploadsEnv:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return build_resources() | {"uploads_config": self.config, "upload_records": self.records}
+        return build_resources() | {
+            "product_uploads_config": self.config,
+            "product_uploads_records": self.records,
+        }
 
     def put(self, key: str, body: bytes) -> Upload:
         s3 = boto3.client("s3")

@@ -1,4 +1,4 @@
-from ecom_pipeline.partitions import keys_in_range, partition_range_of, partition_range_tags
+from assets.partitions import keys_in_range, partition_range_of, partition_range_tags
 
 
 def test_range_tags_round_trip_and_single_runs_have_none():

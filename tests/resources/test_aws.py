@@ -4,8 +4,8 @@ from decimal import Decimal
 import boto3
 import pytest
 
+from ecom_pipeline.errors import ConfigurationError
 from resources.aws import CloudWatchMetricsResource, DynamoDBResource, Metric, SnsResource, SqsResource
-from resources.errors import ConfigurationError
 
 
 @pytest.fixture

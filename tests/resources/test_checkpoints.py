@@ -3,8 +3,8 @@ from datetime import UTC, datetime
 import boto3
 import pytest
 
-from resources.checkpoints import CheckpointStoreResource
-from resources.errors import ConfigurationError
+from ecom_pipeline.errors import ConfigurationError
+from resources.bronze.checkpoints import CheckpointStoreResource
 
 
 @pytest.fixture

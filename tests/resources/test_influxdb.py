@@ -5,7 +5,7 @@ import uuid
 import pytest
 import requests
 
-from resources.errors import ConfigurationError, ServiceUnavailableError
+from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
 from resources.influxdb import InfluxDBResource
 from resources.secrets import SecretsManagerResource
 

@@ -1,4 +1,4 @@
-"""`resources.metric_import_store` against the local PostgreSQL: what the asset checks read."""
+"""`resources.metric_imports.ledger` against the local PostgreSQL: what the asset checks read."""
 
 import io
 import os
@@ -12,7 +12,7 @@ import pytest
 from psycopg2 import sql
 
 from deploy.local.sources.database import apply_schema, create_metric_import_sandbox, drop_schema
-from resources.metric_import_store import FileVersion, ImportTables, file_row_stats, import_file_rows
+from resources.metric_imports.ledger import FileVersion, ImportTables, file_row_stats, import_file_rows
 
 T1 = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
 T2 = datetime(2026, 3, 17, 12, 1, tzinfo=UTC)

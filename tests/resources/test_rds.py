@@ -5,7 +5,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from resources.errors import ConfigurationError
+from ecom_pipeline.errors import ConfigurationError
 from resources.rds import DatabaseUnavailableError, RdsPostgresResource
 from resources.secrets import SecretsManagerResource
 

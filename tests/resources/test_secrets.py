@@ -3,7 +3,7 @@ import json
 import boto3
 import pytest
 
-from resources.errors import ConfigurationError
+from ecom_pipeline.errors import ConfigurationError
 from resources.secrets import SecretsManagerResource
 
 

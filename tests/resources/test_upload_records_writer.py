@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from resources.uploads import ItemWriter
+from resources.product_uploads.upload_records_table import ItemWriter
 
 
 class RecordingBatches:

@@ -1,4 +1,4 @@
-"""`import_sensor` and `metric_import_schedule` against the stack's S3 and PostgreSQL."""
+"""`metric_imports_sensor` and `metric_imports_sweep_schedule` against the stack's S3 and PostgreSQL."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,12 +15,17 @@ from dagster import (
     instance_for_test,
 )
 
-from assets.metric_imports import imported_metrics
-from ecom_pipeline.jobs import metric_import_job
-from ecom_pipeline.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
+from assets.metric_imports import metric_imports_job
+from assets.metric_imports.assets import imported_metrics
+from assets.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
 from resources import build_resources
-from resources.metric_import_store import FileVersion, ImportTables, record_failure
-from sensors.metric_imports import ETAG_TAG, FILE_COUNT_TAG, import_sensor, metric_import_schedule
+from resources.metric_imports.ledger import FileVersion, ImportTables, record_failure
+from sensors.metric_imports import (
+    ETAG_TAG,
+    FILE_COUNT_TAG,
+    metric_imports_sensor,
+    metric_imports_sweep_schedule,
+)
 from tests.assets.test_metric_imports_support import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
@@ -34,11 +39,11 @@ def _definitions(env: ImportEnv) -> Definitions:
     shared = build_resources()
     return Definitions(
         assets=[imported_metrics],
-        jobs=[metric_import_job],
-        sensors=[import_sensor],
-        schedules=[metric_import_schedule],
+        jobs=[metric_imports_job],
+        sensors=[metric_imports_sensor],
+        schedules=[metric_imports_sweep_schedule],
         resources={key: shared[key] for key in ("rds", "sqs", "sns", "cloudwatch")}
-        | {"metric_imports": env.config},
+        | {"metric_imports_config": env.config},
     )
 
 
@@ -59,7 +64,7 @@ def _tick(env: ImportEnv, instance: DagsterInstance, cursor: str | None):
         definitions=defs,
         resources=defs.resources,
     ) as context:
-        return import_sensor.evaluate_tick(context)
+        return metric_imports_sensor.evaluate_tick(context)
 
 
 def _sweep(env: ImportEnv, instance: DagsterInstance, at: datetime):
@@ -70,7 +75,7 @@ def _sweep(env: ImportEnv, instance: DagsterInstance, at: datetime):
         repository_def=defs.get_repository_def(),
         resources=defs.resources,
     ) as context:
-        return metric_import_schedule.evaluate_tick(context)
+        return metric_imports_sweep_schedule.evaluate_tick(context)
 
 
 def test_sensor_batches_new_files_into_one_range_run_and_a_changed_file_into_its_own(
@@ -113,7 +118,7 @@ def test_a_batch_run_imports_every_file_of_its_range(import_env: ImportEnv, daem
     (batch,) = _tick(import_env, daemon_instance, None).run_requests
     (add,) = _tick(import_env, daemon_instance, None).dynamic_partitions_requests
     import_env.instance.add_dynamic_partitions(metric_import_file_partitions.name, list(add.partition_keys))
-    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
 
     result = job.execute_in_process(instance=import_env.instance, tags=batch.tags)
 
@@ -198,7 +203,7 @@ def test_schedule_leaves_fresh_files_to_the_sensor(import_env: ImportEnv, daemon
     sweep = _sweep(import_env, daemon_instance, datetime.now(UTC))
 
     assert not sweep.run_requests
-    assert "1 younger than 15 min are left to import_sensor" in sweep.skip_message
+    assert "1 younger than 15 min are left to metric_imports_sensor" in sweep.skip_message
 
 
 def test_schedule_skips_a_file_whose_run_is_in_flight(
@@ -206,7 +211,7 @@ def test_schedule_skips_a_file_whose_run_is_in_flight(
 ):
     import_env.put("imports/running.json", metric_records(2))
     import_env.put("imports/waiting.json", metric_records(2))
-    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, ["imports/running.json"])
     daemon_instance.create_run_for_job(
         job, status=DagsterRunStatus.STARTED, tags={"dagster/partition": "imports/running.json"}
@@ -223,7 +228,7 @@ def test_schedule_skips_files_of_a_batch_run_in_flight(
     keys = ["imports/in-batch/a.json", "imports/in-batch/b.json", "imports/in-batch/c.json"]
     for key in [*keys, "imports/after.json"]:
         import_env.put(key, metric_records(2))
-    job = _definitions(import_env).resolve_job_def(metric_import_job.name)
+    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
     daemon_instance.create_run_for_job(
         job,

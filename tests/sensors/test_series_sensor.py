@@ -1,4 +1,4 @@
-"""`series_sensor` and the event replay against the stack's S3 (moto server), one private bucket per test."""
+"""`energy_series_sensor` and the event replay against the stack's S3 (moto server), one private bucket per test."""
 
 import uuid
 from datetime import UTC, date, datetime
@@ -7,12 +7,11 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from dagster import SkipReason, build_sensor_context
-from dagster_aws.s3 import S3Resource
 
 from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.energy_files import energy_key, energy_parquet
-from resources.series import EnergySeriesConfig
-from sensors.series import OBJECTS_TAG, TRIGGER_TAG, run_requests_for_event, series_sensor
+from resources.energy_series.config import EnergySeriesConfig
+from sensors.energy_series import OBJECTS_TAG, TRIGGER_TAG, energy_series_sensor, run_requests_for_event
 
 DAY = date(2026, 3, 1)
 
@@ -28,9 +27,10 @@ def bucket(stack_env):
 
 def tick(bucket: str, cursor: str | None):
     context = build_sensor_context(
-        cursor=cursor, resources={"s3": S3Resource(), "series_config": EnergySeriesConfig(bucket=bucket)}
+        cursor=cursor,
+        resources={"energy_series_config": EnergySeriesConfig(bucket=bucket)},
     )
-    return series_sensor(context), context.cursor
+    return energy_series_sensor(context), context.cursor
 
 
 def put(bucket: str, key: str, body: bytes) -> None:

@@ -1,4 +1,4 @@
-"""`upload_sensor` against the real moto S3, with a real DagsterInstance for the dynamic partitions."""
+"""`product_uploads_sensor` against the real moto S3, with a real DagsterInstance for the dynamic partitions."""
 
 import json
 import uuid
@@ -9,16 +9,16 @@ import boto3
 import pytest
 from dagster import DagsterInstance, Definitions, build_sensor_context
 
-from assets.uploads import product_upload_records, validated_products
+from assets.partitions import product_upload_partitions
+from assets.product_uploads import product_uploads_job
+from assets.product_uploads.assets import product_upload_records, validated_products
 from deploy.local.aws_bootstrap import delete_bucket
-from ecom_pipeline.jobs import product_upload_job
-from ecom_pipeline.partitions import product_upload_partitions
-from ecom_pipeline.uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
-from ecom_pipeline.uploads.sensor_cursor import UploadSensorCursor
-from ecom_pipeline.uploads.upload_id import is_upload_id
+from ecom_pipeline.product_uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
+from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
+from ecom_pipeline.product_uploads.upload_id import is_upload_id
 from resources import build_resources
-from resources.uploads import ProductUploadsConfig, UploadRecordsResource
-from sensors.uploads import scan_uploads, upload_sensor
+from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from sensors.product_uploads import product_uploads_sensor, scan_uploads
 
 
 class Bucket:
@@ -29,10 +29,13 @@ class Bucket:
         self.client = boto3.client("s3")
         self.definitions = Definitions(
             assets=[product_upload_records, validated_products],
-            jobs=[product_upload_job],
-            sensors=[upload_sensor],
+            jobs=[product_uploads_job],
+            sensors=[product_uploads_sensor],
             resources=build_resources()
-            | {"uploads_config": self.config(), "upload_records": UploadRecordsResource(table_name="unused")},
+            | {
+                "product_uploads_config": self.config(),
+                "product_uploads_records": UploadRecordsResource(table_name="unused"),
+            },
         )
 
     def put(self, *keys: str, body: bytes | None = None) -> None:
@@ -51,10 +54,10 @@ class Bucket:
             instance=self.instance,
             instance_ref=self.instance.get_ref(),  # without it dynamic partition keys cannot be resolved
             cursor=self.cursor,
-            resources={"uploads_config": self.config(**overrides)},
+            resources={"product_uploads_config": self.config(**overrides)},
             definitions=self.definitions,
         )
-        result = upload_sensor.evaluate_tick(context)
+        result = product_uploads_sensor.evaluate_tick(context)
         for request in result.dynamic_partitions_requests or []:
             self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
         self.cursor = result.cursor
@@ -67,7 +70,7 @@ class Bucket:
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory) -> Iterator[DagsterInstance]:
     """A persistent (temp-dir) instance: sensors resolve dynamic partitions through its instance_ref."""
-    with DagsterInstance.local_temp(str(tmp_path_factory.mktemp("upload_sensor"))) as instance:
+    with DagsterInstance.local_temp(str(tmp_path_factory.mktemp("product_uploads_sensor"))) as instance:
         yield instance
 
 

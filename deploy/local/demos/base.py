@@ -22,7 +22,7 @@ from dagster import (
     partition_loading_context,
 )
 
-from ecom_pipeline.partitions import partition_range_of
+from assets.partitions import partition_range_of
 
 RUN_KEY_TAG = "dagster/run_key"
 

@@ -19,15 +19,15 @@ import psycopg2
 from dagster import DagsterEventType, RunRequest, execute_job
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
+from assets.partitions import metric_import_file_partitions, product_upload_partitions
 from deploy.local.demos.base import RUN_KEY_TAG, DemoContext, DemoError, DemoSummary
 from deploy.local.lambda_functions import ensure_step_functions
 from deploy.local.sources.metric_files import metric_json
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.lambda_executor import markers
 from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag
-from ecom_pipeline.partitions import metric_import_file_partitions, product_upload_partitions
 from sensors.metric_imports import ETAG_TAG, TRIGGER_TAG
-from sensors.uploads import upload_run_request
+from sensors.product_uploads import upload_run_request
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 JOB_NAME = "metric_import_job_on_lambda"

@@ -1,4 +1,4 @@
-"""Metric imports demo: the sample JSON files through `import_sensor` and `metric_import_job`.
+"""Metric imports demo: the sample JSON files through `metric_imports_sensor` and `metric_imports_job`.
 
 Two good files (50 records each) must end `imported` with their rows in `metrics` exactly once; the broken
 file (record 3 has a non-numeric value) must be rejected, sit in the quarantine prefix and have a message on
@@ -18,14 +18,14 @@ import psycopg2
 from botocore.exceptions import ClientError
 from dagster import RunRequest
 
+from assets.partitions import keys_in_range, metric_import_file_partitions, partition_range_of
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.metric_files import demo_metric_files
 from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag, quarantine_key
-from ecom_pipeline.partitions import keys_in_range, metric_import_file_partitions, partition_range_of
 
-SENSOR = "import_sensor"
-SCHEDULE = "metric_import_schedule"
-JOB = "metric_import_job"
+SENSOR = "metric_imports_sensor"
+SCHEDULE = "metric_imports_sweep_schedule"
+JOB = "metric_imports_job"
 QUARANTINE_PREFIX = "quarantine/"  # MetricImportsConfig's default, as build_resources() leaves it
 BROKEN_RECORD = 3
 

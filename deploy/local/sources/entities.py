@@ -239,7 +239,7 @@ def upload_history_table(count: int, vendor_ids: list[str], seed: int, window: T
 
 
 def _upload_id(vendor: str, stamp: str, key: str) -> str:
-    """The upload pipeline's id format (ecom_pipeline.uploads.upload_id), with the key's MD5 standing in
+    """The upload pipeline's id format (ecom_pipeline.product_uploads.upload_id), with the key's MD5 standing in
     for the ETag S3 would have given the object."""
     etag = hashlib.md5(key.encode()).hexdigest()
     digest = hashlib.sha256(f"{key}\x00{etag}".encode()).hexdigest()[:10]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from deploy.local.sources.catalog import UNKNOWN_VENDOR, catalog_product, cents_text, grams_text
-from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS
+from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS
 
 # The seed's upload columns, as the uploads parser reads them: one definition for both sides.
 CSV_COLUMNS = PRODUCT_COLUMNS

@@ -6,10 +6,10 @@ import fnmatch
 
 from deploy.cdk.settings import IMPORT_QUARANTINE_PATTERN, METRIC_NAMESPACES, UPLOAD_ERROR_REPORTS_PATTERN
 from ecom_pipeline.metric_imports.selection import quarantine_key
-from ecom_pipeline.uploads.object_keys import error_report_key, parse_upload_key
-from resources.metric_imports import MetricImportsConfig
-from resources.series import EnergySeriesConfig
-from resources.uploads import ProductUploadsConfig
+from ecom_pipeline.product_uploads.object_keys import error_report_key, parse_upload_key
+from resources.energy_series.config import EnergySeriesConfig
+from resources.metric_imports.config import MetricImportsConfig
+from resources.product_uploads.upload_records_table import ProductUploadsConfig
 
 
 def _default(config_class: type, field: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ecom_pipeline.series.datasets import DATASETS
+from ecom_pipeline.energy_series.datasets import DATASETS
 
 DAY = datetime(2026, 3, 1, tzinfo=UTC)
 

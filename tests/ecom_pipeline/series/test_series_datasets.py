@@ -2,14 +2,14 @@ from datetime import date
 
 import pytest
 
-from ecom_pipeline.series.datasets import (
+from ecom_pipeline.energy_series.datasets import (
     DATASETS,
     UnknownDatasetError,
     classify_key,
     detect_dataset,
     partition_prefix,
 )
-from ecom_pipeline.series.events import InvalidEventError, ObjectRef, parse_event
+from ecom_pipeline.energy_series.events import InvalidEventError, ObjectRef, parse_event
 
 
 @pytest.mark.parametrize(

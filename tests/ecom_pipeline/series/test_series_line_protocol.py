@@ -5,9 +5,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.line_protocol import escape_key, escape_measurement, to_line_protocol
-from ecom_pipeline.series.schema import SchemaError
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.line_protocol import escape_key, escape_measurement, to_line_protocol
+from ecom_pipeline.energy_series.schema import SchemaError
 
 from .series_tables import series_rows, series_table
 

@@ -1,4 +1,4 @@
-from ecom_pipeline.series.readback import summarize_export
+from ecom_pipeline.energy_series.readback import summarize_export
 
 
 def test_points_are_distinct_tag_sets_and_timestamps_across_fields():

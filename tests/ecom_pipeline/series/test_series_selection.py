@@ -1,6 +1,6 @@
 from datetime import UTC, date, datetime
 
-from ecom_pipeline.series.selection import (
+from ecom_pipeline.energy_series.selection import (
     ListedObject,
     SeriesCursor,
     partition_requests,

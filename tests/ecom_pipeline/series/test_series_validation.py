@@ -3,10 +3,10 @@ import math
 import pyarrow as pa
 import pytest
 
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.line_protocol import to_line_protocol
-from ecom_pipeline.series.schema import SchemaError, check_schema
-from ecom_pipeline.series.validation import InvalidRecordsError, validate_rows
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.line_protocol import to_line_protocol
+from ecom_pipeline.energy_series.schema import SchemaError, check_schema
+from ecom_pipeline.energy_series.validation import InvalidRecordsError, validate_rows
 
 from .series_tables import series_rows, series_table
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from ecom_pipeline.series.datasets import DATASETS
-from ecom_pipeline.series.line_protocol import to_line_protocol
-from ecom_pipeline.series.write_policy import (
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.line_protocol import to_line_protocol
+from ecom_pipeline.energy_series.write_policy import (
     RetrySettings,
     WriteUnavailableError,
     write_in_batches,

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from ecom_pipeline.uploads.csv_parser import (
+from ecom_pipeline.product_uploads.csv_parser import (
     PRODUCT_COLUMNS,
     ROW_FIELD,
     UploadFileError,

@@ -2,13 +2,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ecom_pipeline.uploads.object_keys import (
+from ecom_pipeline.product_uploads.object_keys import (
     decode_event_key,
     error_report_key,
     parse_upload_key,
     vendor_folder_of,
 )
-from ecom_pipeline.uploads.upload_id import is_upload_id, make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.upload_id import is_upload_id, make_upload_id, normalize_etag
 
 SECOND = datetime(2024, 12, 21, 10, 30, 45, tzinfo=UTC)
 

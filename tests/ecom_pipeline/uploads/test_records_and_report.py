@@ -2,9 +2,9 @@ import csv
 import io
 from decimal import Decimal
 
-from ecom_pipeline.uploads.csv_parser import PRODUCT_COLUMNS, parse_upload_csv
-from ecom_pipeline.uploads.error_report import build_error_report
-from ecom_pipeline.uploads.records import (
+from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS, parse_upload_csv
+from ecom_pipeline.product_uploads.error_report import build_error_report
+from ecom_pipeline.product_uploads.records import (
     PRODUCT_TABLE_COLUMNS,
     decode_item,
     error_message,
@@ -14,7 +14,7 @@ from ecom_pipeline.uploads.records import (
     stored_errors,
     with_outcome,
 )
-from ecom_pipeline.uploads.validation import validate_records
+from ecom_pipeline.product_uploads.validation import validate_records
 
 HEADER = ",".join(PRODUCT_COLUMNS)
 GOOD = (

@@ -2,8 +2,8 @@ from decimal import Decimal
 
 import pytest
 
-from ecom_pipeline.uploads.csv_parser import FieldError
-from ecom_pipeline.uploads.validation import (
+from ecom_pipeline.product_uploads.csv_parser import FieldError
+from ecom_pipeline.product_uploads.validation import (
     StagedRecord,
     error_rate,
     final_upload_status,

@@ -1,0 +1,236 @@
+"""Bronze assets: one daily-partitioned asset per entity of `BRONZE_ENTITIES` (seed 001).
+
+Each entity is its own asset, hence its own step: entities of one run extract in parallel, and one entity
+failing (source down, bad row) fails only its step while the others land ("Failed Entity: pipeline
+continues"). Materializing partition D extracts D's window of source changes (see
+ecom_pipeline/bronze/windows.py) into `data/bronze/{entity}/ingestion_date=D/load_type=.../`.
+
+Lineage: `products` is written by the uploads pipeline (`validated_products`) and `metrics` by the metric
+imports (`imported_metrics`). Those assets are partitioned per upload / per file (dynamic partitions) while
+bronze is daily. The dependency uses `LastPartitionMapping`: a bronze partition reads the table as the most
+recent write left it, which is what "depends on the latest upload" says, and it maps every bronze partition
+to one upstream partition. The default for mismatched partitionings would fan each daily partition in to
+every upload partition (thousands x hundreds of edges), which makes staleness and the partition views slow.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    Config,
+    LastPartitionMapping,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from pydantic import Field
+
+from assets.bronze.checks import bronze_check_specs, evaluate_bronze_checks
+from assets.partitions import bronze_daily_partitions
+from ecom_pipeline.bronze.enrich import IngestionStamp
+from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
+from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition, read_manifest
+from ecom_pipeline.bronze.layout import partition_prefix
+from ecom_pipeline.bronze.windows import (
+    LOAD_TYPE_TAG,
+    ExtractionWindow,
+    LoadType,
+    plan_window,
+    resolve_load_type,
+)
+from ecom_pipeline.constants import BRONZE_GROUP, LAMBDA_SIZE_TAG
+from resources.bronze.checkpoints import CheckpointStoreResource
+from resources.bronze.lake import BronzeLakeResource
+from resources.bronze.source_api import SourceApiResource
+from resources.bronze.sources import api_extraction, rds_extraction
+from resources.rds import RdsPostgresResource
+
+_PREVIEW_ROWS = 5
+_LISTED_PATHS = 20
+
+
+class BronzeLoadConfig(Config):
+    load_type: str | None = Field(
+        default=None,
+        description=f"'full' or 'incremental'. Unset: the run tag `{LOAD_TYPE_TAG}`, else incremental.",
+    )
+
+
+def _lineage(entity: EntitySpec) -> list[AssetDep]:
+    return [AssetDep(AssetKey([key]), partition_mapping=LastPartitionMapping()) for key in entity.written_by]
+
+
+def _markdown_table(result: IngestionResult) -> str:
+    preview = result.preview
+    if preview is None or preview.num_rows == 0:
+        return "_no rows_"
+    rows = preview.slice(0, _PREVIEW_ROWS).to_pylist()
+
+    def cell(value: object) -> str:
+        text = "" if value is None else str(value)
+        return (text[:40] + "…" if len(text) > 40 else text).replace("|", "\\|").replace("\n", " ")
+
+    header = "| " + " | ".join(preview.column_names) + " |"
+    rule = "|" + "---|" * preview.num_columns
+    body = ["| " + " | ".join(cell(row[name]) for name in preview.column_names) + " |" for row in rows]
+    return "\n".join([header, rule, *body])
+
+
+def _metadata(
+    result: IngestionResult,
+    window: ExtractionWindow,
+    lake: BronzeLakeResource,
+    checkpoint_after: datetime | None,
+) -> dict:
+    manifest = result.manifest
+    uris = [f"s3://{lake.bucket}/{f['key']}" for f in manifest.files]
+    listed = "\n".join(f"- `{uri}`" for uri in uris[:_LISTED_PATHS])
+    if len(uris) > _LISTED_PATHS:
+        listed += f"\n- … {len(uris) - _LISTED_PATHS} more"
+    return {
+        "rows": manifest.rows_written,
+        "rows_extracted": manifest.rows_extracted,
+        "bytes": sum(f["bytes"] for f in manifest.files),
+        "files": len(manifest.files),
+        "event_dates": len({f["event_date"] for f in manifest.files}),
+        "partition_path": MetadataValue.path(f"s3://{lake.bucket}/{result.partition_prefix}"),
+        "s3_paths": MetadataValue.md(listed or "_no files_"),
+        "load_type": window.load_type.value,
+        "first_run": window.first_run,
+        "window_start": manifest.window_start or "unbounded (full load)",
+        "window_end": manifest.window_end,
+        "caught_up_days": window.caught_up_days,
+        "checkpoint_before": manifest.checkpoint_before or "none (first run)",
+        "checkpoint_after": checkpoint_after.isoformat() if checkpoint_after else "none",
+        "checkpoint_advanced": result.checkpoint_advanced,
+        "replaced_objects": len(result.deleted_keys),
+        "rejected_records": len(result.rejected),
+        "rejections": MetadataValue.md("\n".join(f"- {r}" for r in result.rejected[:20]) or "_none_"),
+        "outside_window": result.outside_window,
+        "ingestion_id": manifest.ingestion_id,
+        "duration_seconds": round(result.seconds, 3),
+        "preview": MetadataValue.md(_markdown_table(result)),
+    }
+
+
+def _materialize(
+    context: AssetExecutionContext,
+    config: BronzeLoadConfig,
+    entity: EntitySpec,
+    lake: BronzeLakeResource,
+    checkpoints: CheckpointStoreResource,
+    extract: Callable[[ExtractionWindow], Extraction],
+    source: str,
+) -> MaterializeResult:
+    now = datetime.now(UTC)
+    partition_date = date.fromisoformat(context.partition_key)
+    load_type = resolve_load_type(config.load_type, context.run.tags.get(LOAD_TYPE_TAG))
+    layout = lake.layout()
+    store = lake.store()
+    previous = read_manifest(
+        store, partition_prefix(layout.root_prefix, entity.name, partition_date, load_type.value)
+    )
+    stored = checkpoints.get(entity.checkpoint_key)
+    previous_start = None
+    if previous is not None and previous.window_start and load_type is LoadType.INCREMENTAL:
+        previous_start = datetime.fromisoformat(previous.window_start)
+    window = plan_window(
+        partition_date, load_type, stored.last_sync_timestamp if stored else None, now, previous_start
+    )
+    context.log.info(
+        f"{entity.name}: {load_type.value} window "
+        f"[{window.start.isoformat() if window.start else '-inf'}, {window.end.isoformat()}) "
+        f"from {source}; checkpoint {stored.last_sync_timestamp.isoformat() if stored else 'none (first run)'}"
+    )
+    extraction = extract(window)
+    result = ingest_partition(
+        entity,
+        window,
+        extraction,
+        store,
+        checkpoints,
+        layout,
+        IngestionStamp(ingestion_id=context.run.run_id, ingestion_ts=now, source_system=entity.source),
+        context.log.info,
+        run_id=context.run.run_id,
+    )
+    for reason in result.rejected[:20]:
+        context.log.warning(f"{entity.name}: rejected {reason}")
+    after = checkpoints.get(entity.checkpoint_key)
+    metadata = _metadata(result, window, lake, after.last_sync_timestamp if after else None)
+    metadata["source"] = source
+    metadata["query"] = MetadataValue.md(f"```sql\n{extraction.description}\n```")
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=evaluate_bronze_checks(context.asset_key, entity, result, store, layout.root_prefix),
+    )
+
+
+def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
+    """The asset of one entity; tests build assets for their own isolated entity specs with it."""
+    key = AssetKey([entity.asset_name])
+    common = dict(
+        key=key,
+        group_name=BRONZE_GROUP,
+        partitions_def=bronze_daily_partitions,
+        deps=_lineage(entity),
+        check_specs=bronze_check_specs(key),
+        op_tags={LAMBDA_SIZE_TAG: "large"},
+        metadata={"entity": entity.name, "primary_key": ", ".join(entity.primary_key)},
+    )
+    if entity.source == "rds":
+
+        @asset(
+            **common,
+            kinds={"postgres", "s3", "parquet"},
+            description=f"Changes of {entity.schema}.{entity.source_table} by {entity.cursor_column}, per day.",
+        )
+        def _rds_asset(
+            context: AssetExecutionContext,
+            config: BronzeLoadConfig,
+            bronze_lake: BronzeLakeResource,
+            bronze_checkpoints: CheckpointStoreResource,
+            rds: RdsPostgresResource,
+        ) -> MaterializeResult:
+            return _materialize(
+                context,
+                config,
+                entity,
+                bronze_lake,
+                bronze_checkpoints,
+                lambda window: rds_extraction(rds.connect, entity, window),
+                f"rds {rds.dsn_description()} {entity.schema}.{entity.source_table}",
+            )
+
+        return _rds_asset
+
+    @asset(
+        **common,
+        kinds={"api", "s3", "parquet"},
+        description=f"Changes from the {entity.endpoint} API by {entity.cursor_column}, per day.",
+    )
+    def _api_asset(
+        context: AssetExecutionContext,
+        config: BronzeLoadConfig,
+        bronze_lake: BronzeLakeResource,
+        bronze_checkpoints: CheckpointStoreResource,
+        bronze_source_api: SourceApiResource,
+    ) -> MaterializeResult:
+        return _materialize(
+            context,
+            config,
+            entity,
+            bronze_lake,
+            bronze_checkpoints,
+            lambda window: api_extraction(bronze_source_api, entity, window),
+            f"api {entity.endpoint}",
+        )
+
+    return _api_asset
+
+
+bronze_assets: list[AssetsDefinition] = [build_bronze_asset(entity) for entity in BRONZE_ENTITIES]

@@ -1,0 +1,140 @@
+"""The four checks every bronze asset carries, evaluated in the asset's own step.
+
+Row and null counts are read back from the Parquet footers in S3; key uniqueness uses the extracted keys.
+
+Running them in the materializing step (`check_specs`) instead of as separate `@asset_check` ops keeps a
+partition to one step, which matters when each step is a Lambda invocation.
+"""
+
+from datetime import date
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+
+from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
+from ecom_pipeline.bronze.entities import EntitySpec
+from ecom_pipeline.bronze.ingest import IngestionResult, read_manifest
+from ecom_pipeline.bronze.layout import entity_prefix, ingestion_date_of
+from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.quality import duplicate_keys, null_count, rows_in_files
+from ecom_pipeline.bronze.schema_drift import compare_schemas
+from ecom_pipeline.bronze.windows import LoadType
+from resources.bronze.lake import S3LakeStore
+
+ROW_COUNT_CHECK = "row_count_matches_extracted"
+NOT_NULL_CHECK = "metadata_columns_not_null"
+PRIMARY_KEY_CHECK = "primary_key_unique"
+SCHEMA_CHECK = "schema_matches_previous_partition"
+_PREVIOUS_PARTITIONS_SEARCHED = 62
+
+
+def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            ROW_COUNT_CHECK, asset=asset_key, description="Rows in the Parquet files = rows extracted."
+        ),
+        AssetCheckSpec(NOT_NULL_CHECK, asset=asset_key, description="No null _record_hash or _ingestion_id."),
+        AssetCheckSpec(
+            PRIMARY_KEY_CHECK, asset=asset_key, description="Primary key unique within the partition."
+        ),
+        AssetCheckSpec(
+            SCHEMA_CHECK,
+            asset=asset_key,
+            description="Same columns and types as the previous partition (WARN).",
+        ),
+    ]
+
+
+def previous_manifest(
+    store: S3LakeStore, root: str, entity: EntitySpec, before: date, load_type: str
+) -> PartitionManifest | None:
+    """The nearest earlier partition's manifest (same load type preferred), searching a bounded number back."""
+    dates = sorted(
+        (
+            d
+            for d in map(ingestion_date_of, store.list_folders(entity_prefix(root, entity.name)))
+            if d and d < before
+        ),
+        reverse=True,
+    )[:_PREVIOUS_PARTITIONS_SEARCHED]
+    others = [t.value for t in LoadType if t.value != load_type]
+    for earlier in dates:
+        for kind in [load_type, *others]:
+            prefix = (
+                f"{entity_prefix(root, entity.name)}ingestion_date={earlier.isoformat()}/load_type={kind}/"
+            )
+            manifest = read_manifest(store, prefix)
+            if manifest is not None and manifest.schema:
+                return manifest
+    return None
+
+
+def evaluate_bronze_checks(
+    asset_key: AssetKey, entity: EntitySpec, result: IngestionResult, store: S3LakeStore, root: str
+) -> list[AssetCheckResult]:
+    manifest = result.manifest
+    files = store.open_parquet([f["key"] for f in manifest.files])
+    rows_in_s3 = rows_in_files(files)
+    results = [
+        AssetCheckResult(
+            check_name=ROW_COUNT_CHECK,
+            asset_key=asset_key,
+            passed=rows_in_s3 == manifest.rows_extracted,
+            metadata={
+                "rows_extracted": manifest.rows_extracted,
+                "rows_in_parquet": rows_in_s3,
+                "files": len(files),
+            },
+        )
+    ]
+    nulls = {column: null_count(files, column) for column in (RECORD_HASH, INGESTION_ID)}
+    results.append(
+        AssetCheckResult(
+            check_name=NOT_NULL_CHECK,
+            asset_key=asset_key,
+            passed=not any(nulls.values()),
+            metadata={f"null_{column.lstrip('_')}": count for column, count in nulls.items()},
+        )
+    )
+    # Keys as extracted: the row-count check above proves the files hold exactly those rows.
+    duplicates = duplicate_keys(result.key_tables, entity.primary_key)
+    results.append(
+        AssetCheckResult(
+            check_name=PRIMARY_KEY_CHECK,
+            asset_key=asset_key,
+            passed=duplicates.duplicated_keys == 0,
+            metadata={
+                "primary_key": ", ".join(entity.primary_key),
+                "duplicated_keys": duplicates.duplicated_keys,
+                "examples": MetadataValue.json(duplicates.examples),
+            },
+        )
+    )
+    results.append(_schema_result(asset_key, entity, manifest, store, root))
+    return results
+
+
+def _schema_result(
+    asset_key: AssetKey, entity: EntitySpec, manifest: PartitionManifest, store: S3LakeStore, root: str
+) -> AssetCheckResult:
+    previous = previous_manifest(
+        store, root, entity, date.fromisoformat(manifest.partition_date), manifest.load_type
+    )
+    if previous is None or not manifest.schema:
+        reason = "no earlier partition to compare with" if previous is None else "no rows, so no schema"
+        return AssetCheckResult(
+            check_name=SCHEMA_CHECK, asset_key=asset_key, passed=True, metadata={"compared_with": reason}
+        )
+    drift = compare_schemas(previous.schema, manifest.schema)
+    return AssetCheckResult(
+        check_name=SCHEMA_CHECK,
+        asset_key=asset_key,
+        passed=not drift.drifted,
+        severity=AssetCheckSeverity.WARN,
+        description=drift.describe(),
+        metadata={
+            "compared_with": f"{previous.partition_date} ({previous.load_type})",
+            "columns_added": MetadataValue.json(drift.added),
+            "columns_removed": MetadataValue.json(drift.removed),
+            "columns_retyped": MetadataValue.json({k: list(v) for k, v in drift.retyped.items()}),
+        },
+    )

@@ -1,0 +1,259 @@
+"""`energy_series`: one (dataset, day) of processed Parquet on S3 written to InfluxDB (seed 002).
+
+The seed's Lambda answered 503 when InfluxDB was unreachable and 400 on bad input; here the first becomes a
+step retry (RetryRequested) and the second a Failure that never retries. Points are identified by series
+and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
+"""
+
+import time
+from datetime import date
+from typing import NoReturn
+
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from dagster import (
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    RetryRequested,
+    asset,
+)
+
+from assets.energy_series.checks import CHECK_SPECS, day_check, drop_rate_check, points_check
+from assets.partitions import energy_series_partitions
+from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
+from ecom_pipeline.energy_series.datasets import DATASETS, DatasetSpec, partition_prefix
+from ecom_pipeline.energy_series.schema import SchemaError
+from ecom_pipeline.energy_series.validation import InvalidRecordsError
+from ecom_pipeline.energy_series.write_policy import WriteUnavailableError, write_stream
+from ecom_pipeline.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
+from resources.aws import CloudWatchMetricsResource, Metric
+from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.processed_files import (
+    ChunkedConversion,
+    LoadSettings,
+    PreparedFile,
+    list_partition_files,
+    merge_counts,
+    prepare_file,
+)
+from resources.influxdb import InfluxDBResource
+
+REJECTED_BY_SERVER = "rejected_by_server"
+# Transport failures reaching S3 are the same 503 as an unreachable InfluxDB: worth a step retry.
+S3_UNAVAILABLE = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
+
+
+def _metrics(
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    namespace: str,
+    metrics: list[Metric],
+) -> None:
+    """Metrics are best effort: a CloudWatch outage must not fail a load that already succeeded."""
+    try:
+        cloudwatch.put_metrics(namespace, metrics)
+    except Exception as exc:  # noqa: BLE001 - reported, never raised
+        context.log.warning(f"CloudWatch metrics not sent: {type(exc).__name__}: {exc}")
+
+
+def _error_metric(dataset: str, error_type: str) -> Metric:
+    return Metric("ProcessingErrors", 1, dimensions={"DatasetType": dataset, "ErrorType": error_type})
+
+
+def _files_table(files: list[PreparedFile]) -> MetadataValue:
+    rows = ["| file | bytes | input rows | points | dropped |", "|---|---:|---:|---:|---:|"]
+    rows += [
+        f"| `{f.key}` | {f.size_bytes} | {f.input_rows} | {f.points} | {sum(f.dropped_by_reason.values())} |"
+        for f in files[:50]
+    ]
+    if len(files) > 50:
+        rows.append(f"| ... {len(files) - 50} more | | | | |")
+    return MetadataValue.md("\n".join(rows))
+
+
+def _dropped_table(dropped: dict[str, int]) -> MetadataValue:
+    rows = ["| reason | rows |", "|---|---:|"] + [
+        f"| {reason} | {count} |" for reason, count in sorted(dropped.items())
+    ]
+    return MetadataValue.md("\n".join(rows) if dropped else "no rows dropped")
+
+
+def _unavailable(
+    context, cloudwatch, config, dataset: str, message: str, cause: BaseException | None = None
+) -> NoReturn:
+    """The seed's 503: Dagster retries the step; the cause chain says why."""
+    context.log.error(f"unavailable (503): {message}")
+    _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "ServiceUnavailable")])
+    retry = RetryRequested(max_retries=config.step_retries, seconds_to_wait=config.step_retry_wait_seconds)
+    raise retry from ServiceUnavailableError(f"unavailable (503): {message}") if cause is None else cause
+
+
+def _bad_input(
+    context, cloudwatch, config, dataset: str, message: str, metadata: dict | None = None
+) -> Failure:
+    _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "BadRequest")])
+    return Failure(description=f"bad input (400): {message}", metadata=metadata or {}, allow_retries=False)
+
+
+@asset(
+    name="energy_series",
+    partitions_def=energy_series_partitions,
+    group_name=ENERGY_SERIES_GROUP,
+    kinds={"s3", "parquet", "influxdb"},
+    op_tags={LAMBDA_SIZE_TAG: "large"},
+    check_specs=CHECK_SPECS,
+    description="Processed energy Parquet of one dataset and day, written to InfluxDB as points.",
+)
+def energy_series(
+    context: AssetExecutionContext,
+    influxdb: InfluxDBResource,
+    cloudwatch: CloudWatchMetricsResource,
+    energy_series_config: EnergySeriesConfig,
+    energy_series_readback: SeriesReadbackResource,
+) -> MaterializeResult:
+    started = time.perf_counter()
+    keys = context.partition_key.keys_by_dimension
+    dataset, day = keys["dataset"], date.fromisoformat(keys["date"])
+    spec: DatasetSpec = DATASETS[dataset]
+    config = energy_series_config
+    prefix = partition_prefix(dataset, day)
+
+    # Health check before anything else (seed 002, "Data Processing Flow" step 3).
+    health = influxdb.health()
+    if health["status"] != "healthy":
+        _unavailable(context, cloudwatch, config, dataset, f"InfluxDB unhealthy at {influxdb.url}: {health}")
+    try:
+        influxdb.check_auth()
+    except ServiceUnavailableError as exc:
+        _unavailable(context, cloudwatch, config, dataset, str(exc))
+    except ConfigurationError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from exc
+
+    checked = time.perf_counter()
+    client = config.client("s3")
+    try:
+        listed = list_partition_files(client, config.bucket, prefix)
+    except S3_UNAVAILABLE as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
+    if not listed:
+        raise _bad_input(
+            context, cloudwatch, config, dataset, f"no Parquet files under s3://{config.bucket}/{prefix}"
+        )
+    settings = LoadSettings(config.enable_validation, config.drop_invalid_records)
+    try:
+        files = [prepare_file(client, config.bucket, key, size, spec, settings) for key, size in listed]
+    except S3_UNAVAILABLE as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
+    except (SchemaError, InvalidRecordsError) as exc:
+        raise _bad_input(
+            context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
+        ) from exc
+
+    # Whole batches per chunk, so chunking does not add partial batches.
+    chunk_rows = max(config.batch_size, config.conversion_chunk_rows // config.batch_size * config.batch_size)
+    conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows)
+    prepared_at = time.perf_counter()
+    try:
+        report = write_stream(
+            conversion,
+            influxdb.write_lines,
+            batch_size=config.batch_size,
+            retry=config.retry_settings(),
+            transient=(ServiceUnavailableError,),
+            rejected=(BadRequestError,),
+        )
+    except WriteUnavailableError as exc:
+        _unavailable(context, cloudwatch, config, dataset, f"{prefix}: {exc}")
+    for prepared in files:
+        context.log.info(
+            f"{prepared.key}: {prepared.points} of {prepared.input_rows} rows converted to points"
+        )
+
+    input_rows = sum(f.input_rows for f in files)
+    valid_points = sum(f.points for f in files)
+    dropped = merge_counts([f.dropped_by_reason for f in files])
+    if report.rejected_count:
+        dropped[REJECTED_BY_SERVER] = report.rejected_count
+    timestamps = conversion.timestamps_ns
+    finished = time.perf_counter()
+    elapsed = finished - started
+    conversion_rate = valid_points / input_rows if input_rows else 1.0
+
+    _metrics(
+        context,
+        cloudwatch,
+        config.metrics_namespace,
+        [
+            Metric(name, value, unit, {"DatasetType": dataset})
+            for name, value, unit in (
+                ("PointsWritten", report.points_written, "Count"),
+                ("BatchesProcessed", report.batches_processed, "Count"),
+                ("ProcessingTime", elapsed, "Seconds"),
+                ("ConversionRate", conversion_rate, "None"),
+                ("SuccessRate", report.success_rate, "None"),
+                ("FailedBatches", report.failed_batches, "Count"),
+            )
+        ]
+        + ([_error_metric(dataset, "RejectedPoint")] if report.rejected_count else []),
+    )
+    if report.rejected_count and not config.drop_invalid_records:
+        raise _bad_input(
+            context,
+            cloudwatch,
+            config,
+            dataset,
+            f"the server rejected {report.rejected_count} point(s); first: {report.rejected[0].error}",
+            {"points_written": report.points_written, "rejected_points": report.rejected_count},
+        )
+
+    metadata = {
+        "points_written": report.points_written,
+        "batches_processed": report.batches_processed,
+        "failed_batches": report.failed_batches,
+        "write_retries": report.retries,
+        "dataset_type": dataset,
+        "measurement": spec.measurement,
+        "processing_time_seconds": round(elapsed, 3),
+        "seconds_health_check": round(checked - started, 3),
+        "seconds_read_and_validate": round(prepared_at - checked, 3),
+        "seconds_convert_and_write": round(finished - prepared_at, 3),
+        "input_rows": input_rows,
+        "output_points": valid_points,
+        "conversion_rate": round(conversion_rate, 6),
+        "dropped_rows": sum(dropped.values()),
+        "dropped_rows_by_reason": _dropped_table(dropped),
+        "influxdb_health": health["status"],
+        "influxdb_response_time_ms": float(health["response_time_ms"]),
+        "influxdb_bucket": influxdb.bucket,
+        "source": MetadataValue.path(f"s3://{config.bucket}/{prefix}"),
+        "files": _files_table(files),
+        "batch_size": config.batch_size,
+        "validation_enabled": config.enable_validation,
+        "drop_invalid_records": config.drop_invalid_records,
+    }
+    if report.rejected:
+        metadata["rejected_points"] = MetadataValue.json(
+            [{"index": r.index, "line": r.line, "error": r.error} for r in report.rejected[:10]]
+        )
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            points_check(
+                energy_series_readback,
+                spec,
+                influxdb.bucket,
+                day,
+                timestamps,
+                valid_points,
+                report.points_written,
+            ),
+            day_check(day, timestamps),
+            drop_rate_check(input_rows, dropped, config.drop_rate_warn_threshold),
+        ],
+    )

@@ -1,0 +1,333 @@
+"""One metric file's way through `imported_metrics`: read and validated ahead, then written in one transaction.
+
+A run imports every file of its partition range. The next files are downloaded on I/O threads and parsed and
+formatted on one parser thread while earlier ones are in their COPY, and `db_writers` files (two by default)
+are written at once, each on its own connection: PostgreSQL works on both cores while this process parses
+(psycopg2 releases the GIL while libpq waits), and S3 round trips overlap the parsing. That is what keeps a
+many-file run near the speed of a bare COPY. At most `read_ahead + db_writers + 1` files are held in memory.
+"""
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import psycopg2.extensions
+from dagster import AssetExecutionContext, MetadataValue
+
+from ecom_pipeline.metric_imports.copy_format import copy_text
+from ecom_pipeline.metric_imports.rejections import MetricFileRejected, Rejection
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, normalize_etag
+from ecom_pipeline.metric_imports.validation import MetricFile, check_size, parse_metric_file
+from resources.metric_imports.config import MetricImportsConfig
+from resources.metric_imports.dead_letters import DeadLetters
+from resources.metric_imports.ledger import (
+    TRANSIENT_DB_ERRORS,
+    FileRowStats,
+    FileVersion,
+    ImportOutcome,
+    ImportTables,
+    import_file_rows,
+    record_failure,
+    record_rejection,
+)
+from resources.rds import RdsPostgresResource, committed
+
+# Outcomes of one file in a run: the ledger's statuses (FAILED: the database kept failing, nothing of the file
+# is written) and two that never reach the ledger.
+ALREADY_IMPORTED = "already_imported"
+MISSING = "missing"  # the object is gone (deleted after it was detected)
+SUCCEEDED = frozenset({IMPORTED, ALREADY_IMPORTED})
+
+_PREVIEW_RECORDS = 5
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """A file read and validated, ready to write; or why it cannot be (`rejection`, or `file` None: missing)."""
+
+    key: str
+    file: FileVersion | None
+    parsed: MetricFile | None = None
+    rows_text: str = field(default="", repr=False)
+    rejection: Rejection | None = None
+    read_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    key: str
+    status: str
+    records_in_file: int = 0
+    rows_imported: int = 0
+    message: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)  # the partition's materialization
+    stats: FileRowStats | None = None  # what the checks compare, read in the file's transaction
+
+
+@dataclass(frozen=True)
+class DownloadedFile:
+    """An object's bytes; `file` None: the object is gone; `body` None: over the size limit, left unread."""
+
+    key: str
+    file: FileVersion | None
+    body: bytes | None = field(default=None, repr=False)
+    seconds: float = 0.0
+
+
+def download_file(client: Any, config: MetricImportsConfig, key: str) -> DownloadedFile:
+    started = time.perf_counter()
+    try:
+        response = client.get_object(Bucket=config.bucket, Key=key)
+    except client.exceptions.NoSuchKey:
+        return DownloadedFile(key, None)
+    file = FileVersion(config.bucket, key, normalize_etag(response["ETag"]), int(response["ContentLength"]))
+    if file.size_bytes > config.max_file_bytes:
+        response["Body"].close()
+        return DownloadedFile(key, file)
+    return DownloadedFile(key, file, response["Body"].read(), time.perf_counter() - started)
+
+
+def prepare_file(downloaded: DownloadedFile, max_file_bytes: int) -> PreparedFile:
+    """Size-check, parse, validate and format one downloaded file."""
+    key, file = downloaded.key, downloaded.file
+    if file is None:
+        return PreparedFile(key, None)
+    started = time.perf_counter()
+    try:
+        check_size(key, file.size_bytes, max_file_bytes)  # raises for the bodies download_file left unread
+        assert downloaded.body is not None
+        parsed = parse_metric_file(key, downloaded.body, max_file_bytes)
+    except MetricFileRejected as rejected:
+        return PreparedFile(key, file, rejection=rejected.rejection)
+    rows_text = copy_text(parsed)
+    seconds = downloaded.seconds + time.perf_counter() - started
+    return PreparedFile(key, file, parsed, rows_text, read_seconds=seconds)
+
+
+def prepared_in_order(
+    client: Any, config: MetricImportsConfig, keys: Sequence[str], read_ahead: int = 2
+) -> Iterator[PreparedFile]:
+    """The files in `keys` order, `read_ahead` downloads in flight on I/O threads and parsed one at a time on
+    one parser thread, while the caller writes. Parsing is pure Python: a second parsing thread only contends
+    for the GIL (measured: runs about 10% slower, with more CPU), while downloads mostly wait on the network.
+
+    Close the iterator (or exhaust it) to stop the readers; `contextlib.closing` does it on an early exit.
+    """
+    with (
+        ThreadPoolExecutor(read_ahead, thread_name_prefix="metric-file-download") as downloads,
+        ThreadPoolExecutor(1, thread_name_prefix="metric-file-parser") as parser,
+    ):
+        pending: deque[tuple[Future[DownloadedFile], Future[PreparedFile]]] = deque()
+
+        def prepared_once_downloaded(download: Future[DownloadedFile]) -> PreparedFile:
+            return prepare_file(download.result(), config.max_file_bytes)
+
+        try:
+            for key in keys:
+                download = downloads.submit(download_file, client, config, key)
+                pending.append((download, parser.submit(prepared_once_downloaded, download)))
+                if len(pending) > read_ahead:
+                    yield pending.popleft()[1].result()
+            while pending:
+                yield pending.popleft()[1].result()
+        finally:
+            for download, prepared in pending:
+                prepared.cancel()
+                download.cancel()
+
+
+class FileImporter:
+    """Writes prepared files one transaction each, and handles the ones that cannot be written.
+
+    `handle` may run on several writer threads at once (`MetricImportsConfig.db_writers`): each thread has its
+    own connection, opened on first use and closed by `close()`, so two files' COPYs proceed side by side.
+    """
+
+    def __init__(
+        self,
+        context: AssetExecutionContext,
+        config: MetricImportsConfig,
+        rds: RdsPostgresResource,
+        tables: ImportTables,
+        dead_letters: DeadLetters,
+    ) -> None:
+        self.context = context
+        self.config = config
+        self.rds = rds
+        self.tables = tables
+        self.dead_letters = dead_letters
+        self._local = threading.local()
+        self._opened: list[psycopg2.extensions.connection] = []
+        self._opened_lock = threading.Lock()
+
+    def handle(self, prepared: PreparedFile) -> FileOutcome:
+        started = time.perf_counter()
+        if prepared.file is None:
+            message = (
+                f"s3://{self.config.bucket}/{prepared.key} does not exist (deleted after it was detected?)"
+            )
+            self.context.log.error(message)
+            return FileOutcome(prepared.key, MISSING, message=message)
+        if prepared.rejection is not None:
+            return self._reject(prepared.file, prepared.rejection)
+        assert prepared.parsed is not None
+        file, parsed = prepared.file, prepared.parsed
+
+        def write(conn: psycopg2.extensions.connection) -> ImportOutcome:
+            return import_file_rows(
+                conn, self.tables, file, prepared.rows_text, len(parsed), self.context.run_id
+            )
+
+        try:
+            outcome, attempts = self.with_db_retries(
+                lambda: self.in_transaction(write), f"import of {file.key}"
+            )
+        except TRANSIENT_DB_ERRORS as exc:
+            return self._fail(file, exc)
+        seconds = prepared.read_seconds + time.perf_counter() - started
+        status = ALREADY_IMPORTED if outcome.already_imported else IMPORTED
+        return FileOutcome(
+            file.key,
+            status,
+            records_in_file=len(parsed),
+            rows_imported=outcome.rows_imported,
+            metadata=_imported_metadata(
+                file, parsed, outcome, status, attempts, prepared.read_seconds, seconds
+            ),
+            stats=outcome.stats,
+        )
+
+    def in_transaction(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
+        """One transaction on this thread's connection: committed on success, rolled back on any error; a
+        connection that died is closed and forgotten, so the retry opens a new one."""
+        with committed(self._connection(), self._forget) as conn:
+            return work(conn)
+
+    def close(self) -> None:
+        """Close every connection the writer threads opened (at the end of the run)."""
+        with self._opened_lock:
+            for conn in self._opened:
+                if not conn.closed:
+                    conn.close()
+            self._opened.clear()
+
+    def _forget(self, conn: psycopg2.extensions.connection) -> None:
+        self._local.conn = None
+        if not conn.closed:
+            conn.close()
+
+    def _connection(self) -> psycopg2.extensions.connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.rds.connect()
+            self._local.conn = conn
+            with self._opened_lock:
+                self._opened.append(conn)
+        return conn
+
+    def with_db_retries(self, action: Callable[[], T], what: str) -> tuple[T, int]:
+        """Run `action` again on transient database errors, with exponential backoff and jitter."""
+        config = self.config
+        for attempt in range(1, config.db_attempts + 1):
+            try:
+                return action(), attempt
+            except TRANSIENT_DB_ERRORS as exc:
+                if attempt == config.db_attempts:
+                    raise
+                delay = config.db_retry_base_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)
+                self.context.log.warning(
+                    f"{what}: transient database error {type(exc).__name__} on attempt {attempt}/"
+                    f"{config.db_attempts}, nothing was committed; retrying in {delay:.1f}s"
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _reject(self, file: FileVersion, rejection: Rejection) -> FileOutcome:
+        """Quarantine, dead-letter and announce a bad file, then record it; the ledger row comes last so a
+        failure on the way leaves the file due for the sweep."""
+        self.context.log.error(f"rejected: {rejection.message}")
+        quarantined = self.dead_letters.quarantine(file, rejection)
+        sent = self.dead_letters.send(file, rejection.reason_code, rejection.message, rejection.as_dict())
+        self.with_db_retries(
+            lambda: self.in_transaction(
+                lambda conn: record_rejection(
+                    conn, self.tables, file, rejection, quarantined, self.context.run_id
+                )
+            ),
+            f"ledger of {file.key}",
+        )
+        return FileOutcome(
+            file.key,
+            REJECTED,
+            records_in_file=rejection.total_records or 0,
+            message=rejection.message,
+            metadata={
+                "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
+                "reason_code": rejection.reason_code,
+                "record_index": rejection.record_index if rejection.record_index is not None else -1,
+                "field": rejection.field or "",
+                "invalid_records": rejection.invalid_records,
+                "quarantined_to": MetadataValue.url(f"s3://{file.bucket}/{quarantined}"),
+                "dlq_messages_sent": sent,
+                "problems": MetadataValue.md(
+                    "\n".join(f"- {p.describe()}" for p in rejection.problems) or "-"
+                ),
+            },
+        )
+
+    def _fail(self, file: FileVersion, exc: BaseException) -> FileOutcome:
+        """The database kept failing: nothing of the file was committed; mark it failed for the sweep."""
+        detail = str(exc).strip()
+        error = f"{type(exc).__name__}: {detail.splitlines()[0] if detail else ''}"
+        message = (
+            f"{file.key}: import failed after {self.config.db_attempts} attempts, no rows written ({error})"
+        )
+        self.context.log.error(message)
+        try:
+            self.in_transaction(
+                lambda conn: record_failure(conn, self.tables, file, message, self.context.run_id)
+            )
+        except Exception as ledger_exc:  # the database is the thing failing; the sweep still finds the file
+            self.context.log.warning(
+                f"could not mark {file.key} failed in the ledger: {type(ledger_exc).__name__}"
+            )
+        self.dead_letters.send(file, "database_error", message, {"error": error}, best_effort=True)
+        return FileOutcome(file.key, FAILED, message=message, metadata={"error_type": type(exc).__name__})
+
+
+def _imported_metadata(
+    file: FileVersion,
+    parsed: MetricFile,
+    outcome: ImportOutcome,
+    status: str,
+    attempts: int,
+    read_seconds: float,
+    seconds: float,
+) -> dict[str, Any]:
+    table = "\n".join(
+        ["| # | name | value | timestamp |", "|---|---|---|---|"]
+        + [
+            f"| {i} | {r.name} | {r.value} | {r.timestamp.isoformat()} |"
+            for i, r in enumerate(parsed.records(_PREVIEW_RECORDS))
+        ]
+    )
+    return {
+        "status": status,
+        "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
+        "etag": file.etag,
+        "size_bytes": file.size_bytes,
+        "records_in_file": len(parsed),
+        "rows_imported": outcome.rows_imported,
+        "rows_replaced": outcome.rows_replaced,
+        "db_attempts": attempts,
+        "read_and_validate_seconds": round(read_seconds, 4),
+        "duration_seconds": round(seconds, 4),
+        "rows_per_second": round(outcome.rows_imported / seconds, 1) if seconds > 0 else 0.0,
+        "first_records": MetadataValue.md(table),
+    }

@@ -1,0 +1,336 @@
+"""Vendor product onboarding, one partition per uploaded CSV (seed 003).
+
+`product_upload_records` is the seed's CSV parser Lambda: vendor check, upload_history, rows staged in the
+DynamoDB UploadRecords table. `validated_products` is its validator Lambda: rules, products upsert, rejected
+rows to SQS, item statuses, upload_history outcome, the error report next to the upload and an SNS summary.
+
+Re-runs converge instead of repeating: staging is skipped once upload_history says every row is staged, and the
+validator only writes items, sends SQS messages and publishes SNS for what actually changed.
+"""
+
+import time
+from datetime import UTC, datetime
+
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+
+from assets.partitions import product_upload_partitions
+from assets.product_uploads.checks import (
+    RECORDS_CHECKS,
+    VALIDATION_CHECKS,
+    error_rate_check,
+    no_duplicate_sku_check,
+    rows_accounted_check,
+    rows_staged_check,
+)
+from assets.product_uploads.validation_step import UploadContext, validate_and_write
+from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
+from ecom_pipeline.product_uploads.csv_parser import UploadFileError, parse_upload_csv, record_id
+from ecom_pipeline.product_uploads.error_report import build_error_report
+from ecom_pipeline.product_uploads.object_keys import error_report_key
+from ecom_pipeline.product_uploads.records import product_row, staged_item
+from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
+from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
+from resources.product_uploads import products_table as db
+from resources.product_uploads.upload_objects import UploadSource, download, resolve_upload
+from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from resources.rds import RdsPostgresResource
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@asset(
+    group_name=PRODUCT_UPLOADS_GROUP,
+    partitions_def=product_upload_partitions,
+    check_specs=RECORDS_CHECKS,
+    op_tags={LAMBDA_SIZE_TAG: "large"},
+    kinds={"s3", "dynamodb", "postgres"},
+    description="One vendor CSV parsed and staged row by row in DynamoDB UploadRecords (pending_validation).",
+)
+def product_upload_records(
+    context: AssetExecutionContext,
+    rds: RdsPostgresResource,
+    product_uploads_records: UploadRecordsResource,
+    cloudwatch: CloudWatchMetricsResource,
+    product_uploads_config: ProductUploadsConfig,
+) -> MaterializeResult:
+    started = time.monotonic()
+    upload_id = context.partition_key
+    client = product_uploads_config.client("s3")
+    with db.transaction(rds, product_uploads_config.db_schema) as conn:
+        history = db.get_upload(conn, upload_id)
+    source = resolve_upload(
+        client,
+        product_uploads_config.uploads_bucket,
+        upload_id,
+        dict(context.run.tags),
+        history and history.s3_key,
+    )
+    upload = source.upload
+    with db.transaction(rds, product_uploads_config.db_schema) as conn:
+        vendor_status = db.vendor_status(conn, upload.vendor_id)
+        if vendor_status != "active":
+            reason = (
+                f"vendor {upload.vendor_id} does not exist"
+                if vendor_status is None
+                else f"vendor {upload.vendor_id} is {vendor_status}, not active"
+            )
+            db.reject_upload(
+                conn, upload_id, upload.vendor_id, upload.file_name, upload.key, source.last_modified, reason
+            )
+    if vendor_status != "active":
+        raise Failure(f"{source.uri}: upload {upload_id} rejected: {reason}", allow_retries=False)
+    with db.transaction(rds, product_uploads_config.db_schema) as conn:
+        history = db.start_upload(
+            conn, upload_id, upload.vendor_id, upload.file_name, upload.key, source.last_modified
+        )
+
+    if history.staged:
+        total, staged_now, parsed_meta = history.total_records or 0, 0, {"staging": "already staged; skipped"}
+    else:
+        total, staged_now, parsed_meta = _stage(
+            context,
+            client,
+            source,
+            rds,
+            product_uploads_config.db_schema,
+            product_uploads_records,
+            history.staged_at,
+        )
+    elapsed = time.monotonic() - started
+    if staged_now:
+        cloudwatch.put_metrics(
+            product_uploads_config.metrics_namespace,
+            [
+                Metric("CSVRecordsProcessed", total, dimensions={"UploadId": upload_id}),
+                Metric("CSVRecordsSuccessful", staged_now, dimensions={"UploadId": upload_id}),
+                Metric("CSVProcessingTime", round(elapsed, 3), "Seconds", {"UploadId": upload_id}),
+            ],
+        )
+    return MaterializeResult(
+        metadata={
+            "upload_id": upload_id,
+            "vendor_id": upload.vendor_id,
+            "upload": MetadataValue.path(source.uri),
+            "size_bytes": source.size,
+            "total_rows": total,
+            "items_written": staged_now,
+            "dynamodb_table": product_uploads_records.table_name,
+            "seconds": round(elapsed, 3),
+            "rows_per_second": round(staged_now / elapsed, 1) if staged_now and elapsed else 0.0,
+            **parsed_meta,
+        },
+        check_results=[rows_staged_check(staged_now if not history.staged else total, total)],
+    )
+
+
+def _stage(
+    context: AssetExecutionContext,
+    client: object,
+    source: UploadSource,
+    rds: RdsPostgresResource,
+    schema: str | None,
+    product_uploads_records: UploadRecordsResource,
+    created_at: str,
+) -> tuple[int, int, dict]:
+    """Steps 6-9: download, parse, write every row, then (only then) mark the upload staged."""
+    data = download(client, source)
+    try:
+        parsed = parse_upload_csv(data, source.uri)
+    except UploadFileError as exc:
+        with db.transaction(rds, schema) as conn:
+            db.fail_upload(conn, source.upload_id, _count_lines(data), str(exc))
+        raise Failure(
+            str(exc), metadata={"upload": MetadataValue.path(source.uri)}, allow_retries=False
+        ) from None
+    total = len(parsed.rows)
+    written = (
+        product_uploads_records.write_items(  # a generator: items are built while earlier batches are written
+            staged_item(source.upload_id, source.upload.vendor_id, row, total, created_at)
+            for row in parsed.rows
+        )
+    )
+    with db.transaction(rds, schema) as conn:
+        db.mark_staged(conn, source.upload_id, total)
+    context.log.info(f"{source.uri}: staged {written} rows as {source.upload_id}")
+    return (
+        total,
+        written,
+        {
+            "rows_with_parse_errors": sum(1 for row in parsed.rows if row.parse_errors),
+            "blank_lines_skipped": parsed.blank_lines,
+            "utf8_bom": parsed.had_bom,
+            "ignored_columns": ", ".join(parsed.ignored_columns) or "-",
+            "missing_optional_columns": ", ".join(parsed.missing_optional_columns) or "-",
+        },
+    )
+
+
+def _count_lines(data: bytes) -> int:
+    """Rough row count of a refused file (lines after the header), so upload_history shows its size."""
+    lines = [line for line in data.splitlines() if line.strip()]
+    return max(len(lines) - 1, 0)
+
+
+@asset(
+    group_name=PRODUCT_UPLOADS_GROUP,
+    partitions_def=product_upload_partitions,
+    deps=[product_upload_records],
+    check_specs=VALIDATION_CHECKS,
+    op_tags={LAMBDA_SIZE_TAG: "large"},
+    kinds={"dynamodb", "postgres", "sqs", "sns"},
+    description="Staged rows validated: valid ones upserted into products, rejected ones reported (SQS, S3 CSV).",
+)
+def validated_products(
+    context: AssetExecutionContext,
+    rds: RdsPostgresResource,
+    product_uploads_records: UploadRecordsResource,
+    sqs: SqsResource,
+    sns: SnsResource,
+    cloudwatch: CloudWatchMetricsResource,
+    product_uploads_config: ProductUploadsConfig,
+) -> MaterializeResult:
+    started = time.monotonic()
+    upload_id = context.partition_key
+    with db.transaction(rds, product_uploads_config.db_schema) as conn:
+        history = db.get_upload(conn, upload_id)
+    if history is None or not history.staged:
+        state = "no upload_history row" if history is None else f"status {history.status}"
+        raise Failure(f"upload {upload_id} is not staged ({state}); materialize product_upload_records first")
+    total = history.total_records or 0
+    # The staged items are a pure function of the object version (IfMatch on its ETag) and the upload's fixed
+    # created_at, so they are rebuilt from S3 instead of read from DynamoDB.
+    client = product_uploads_config.client("s3")
+    source = resolve_upload(
+        client, product_uploads_config.uploads_bucket, upload_id, dict(context.run.tags), history.s3_key
+    )
+    try:
+        rows = parse_upload_csv(download(client, source), source.uri).rows
+    except UploadFileError as exc:
+        raise Failure(
+            f"upload {upload_id} was staged but no longer parses: {exc}", allow_retries=False
+        ) from None
+    if len(rows) != total:
+        raise Failure(f"upload {upload_id}: upload_history says {total} rows, the object has {len(rows)}")
+    # First pass (still pending_validation, see db.mark_validating): every item is exactly as staged, and the
+    # staged marker proves they all exist. Any later run reads each item's status and errors back (projected
+    # BatchGetItem) and fails before writing anything if one is missing.
+    first_pass = history.status == db.STATUS_STAGED
+    stored = (
+        None
+        if first_pass
+        else _stored_states(
+            product_uploads_records, upload_id, [record_id(r.row_number, total) for r in rows]
+        )
+    )
+    if first_pass:
+        with db.transaction(rds, product_uploads_config.db_schema) as conn:
+            db.mark_validating(conn, upload_id)
+
+    def upsert(valid_outcomes: list) -> db.UpsertCounts:
+        with db.transaction(rds, product_uploads_config.db_schema) as conn:
+            return db.upsert_products(
+                conn, [product_row(history.vendor_id, upload_id, o) for o in valid_outcomes]
+            )
+
+    result = validate_and_write(
+        rows,
+        UploadContext(upload_id, history.vendor_id, history.s3_key, total, history.staged_at, _now_iso()),
+        stored,
+        product_uploads_records,
+        lambda messages: sqs.send_messages(product_uploads_config.errors_queue_url, messages),
+        upsert,
+    )
+    valid, rejected, upserted = result.valid, result.rejected, result.upserted
+
+    bucket = product_uploads_config.uploads_bucket
+    report_uri = None
+    if rejected:
+        report_key = error_report_key(source.upload, upload_id)
+        client.put_object(
+            Bucket=bucket,
+            Key=report_key,
+            Body=build_error_report(rejected),
+            ContentType="text/csv; charset=utf-8",
+        )
+        report_uri = f"s3://{bucket}/{report_key}"
+
+    status = final_upload_status(len(valid), len(rejected))
+    rate = error_rate(len(valid), len(rejected))
+    top_reasons = top_rejection_reasons(rejected)
+    summary = {
+        "upload_id": upload_id,
+        "vendor_id": history.vendor_id,
+        "file_name": history.file_name,
+        "status": status,
+        "total_records": total,
+        "valid_records": len(valid),
+        "rejected_records": len(rejected),
+        "error_report": report_uri,
+        "top_rejection_reasons": [{"field": f, "reason": r, "rows": n} for f, r, n in top_reasons[:5]],
+    }
+    published = False
+    if history.status != status or history.valid_records != len(valid):
+        sns.publish(product_uploads_config.notifications_topic_arn, f"Upload {upload_id}: {status}", summary)
+        published = True
+    with db.transaction(rds, product_uploads_config.db_schema) as conn:
+        db.finish_upload(conn, upload_id, status, len(valid), len(rejected))
+        duplicates = db.duplicate_skus(conn, history.vendor_id)
+    cloudwatch.put_metrics(
+        product_uploads_config.metrics_namespace,
+        [
+            Metric("ProductsValidated", len(valid), dimensions={"UploadId": upload_id}),
+            Metric("ProductsRejected", len(rejected), dimensions={"UploadId": upload_id}),
+        ],
+    )
+    elapsed = time.monotonic() - started
+    context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
+    return MaterializeResult(
+        metadata={
+            "upload_id": upload_id,
+            "vendor_id": history.vendor_id,
+            "status": status,
+            "total_records": total,
+            "valid_records": len(valid),
+            "rejected_records": len(rejected),
+            "error_rate": round(rate, 4),
+            "products_inserted": upserted.inserted,
+            "products_updated": upserted.updated,
+            "products_unchanged": upserted.unchanged,
+            "items_status_changed": result.items_changed,
+            "items_read_back": "no (first pass)" if first_pass else total,
+            "sqs_messages_sent": result.sqs_sent,
+            "sns_published": published,
+            "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
+            "error_report": MetadataValue.path(report_uri) if report_uri else "none (no rejected rows)",
+            "top_rejection_reasons": MetadataValue.md(_reasons_markdown(top_reasons)),
+            "seconds": round(elapsed, 3),
+            "rows_per_second": round(total / elapsed, 1) if elapsed else 0.0,
+        },
+        check_results=[
+            # What the table now holds: the statuses as read (or as staged), with the written changes applied.
+            rows_accounted_check(total, result.statuses, len(valid), len(rejected)),
+            no_duplicate_sku_check(history.vendor_id, duplicates),
+            error_rate_check(rate, product_uploads_config.error_rate_warn_threshold, len(rejected), total),
+        ],
+    )
+
+
+def _stored_states(records: UploadRecordsResource, upload_id: str, record_ids: list[str]) -> dict[str, dict]:
+    """record id -> the item's stored status and errors; raises `Failure` when any item is missing."""
+    states = records.get_items(upload_id, record_ids, ("record_id", "status", "validation_errors"))
+    by_id = {state["record_id"]["S"]: state for state in states}
+    if set(by_id) != set(record_ids):
+        raise Failure(
+            f"upload {upload_id}: {len(record_ids)} rows, DynamoDB holds {len(by_id)} of their items"
+        )
+    return by_id
+
+
+def _reasons_markdown(top: list[tuple[str, str, int]]) -> str:
+    if not top:
+        return "No rejected rows."
+    lines = ["| field | reason | rows |", "|---|---|---|"]
+    lines += [f"| {field} | {reason.replace('|', '/')} | {rows} |" for field, reason, rows in top]
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""The validator's middle: validate the rebuilt rows, write what changed, upsert products, send rejects.
+
+Kept out of `assets/uploads.py` because the ordering is the point and deserves its own page:
+
+- outcomes are streamed (`iter_outcomes`): each valid row's item goes to the DynamoDB writer as soon as it is
+  validated, so validation and item building overlap the writes;
+- rejected rows' items are held back until their SQS messages are sent (at-least-once: a crash between the
+  two re-sends the message on the next run, it is never lost);
+- the products upsert runs on the side while the writes drain. It is the only PostgreSQL user meanwhile
+  (the process shares one connection), and it is unconditional on every run, so a crash that leaves items
+  `validated` before their products are upserted converges on the re-run.
+
+`stored` is None on the validator's first pass (upload_history still `pending_validation`: every item is as
+staged, see `uploads_postgres.mark_validating`); otherwise it maps record id to the item's stored status and
+errors, and only items whose outcome differs are written and only newly rejected rows are sent.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ecom_pipeline.product_uploads.csv_parser import StagedRow
+from ecom_pipeline.product_uploads.records import (
+    error_message,
+    staged_item,
+    staged_record,
+    stored_errors,
+    with_outcome,
+)
+from ecom_pipeline.product_uploads.validation import STATUS_PENDING, RowOutcome, iter_outcomes
+from resources.product_uploads.products_table import UpsertCounts
+from resources.product_uploads.upload_records_table import UploadRecordsResource
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    upload_id: str
+    vendor_id: str
+    s3_key: str
+    total: int
+    created_at: str  # the staged items' created_at (fixed per upload)
+    validated_at: str
+
+
+@dataclass
+class ValidationOutcome:
+    valid: list[RowOutcome]
+    rejected: list[RowOutcome]
+    items_changed: int
+    sqs_sent: int
+    upserted: UpsertCounts
+    statuses: Counter  # what the table holds afterwards: status -> items
+
+
+def validate_and_write(
+    rows: Sequence[StagedRow],
+    upload: UploadContext,
+    stored: Mapping[str, Mapping[str, Any]] | None,
+    records: UploadRecordsResource,
+    send_rejects: Callable[[list[dict[str, Any]]], int],
+    upsert_products: Callable[[list[RowOutcome]], UpsertCounts],
+) -> ValidationOutcome:
+    """Validate `rows` (in row order), write changed items, upsert valid products, send newly rejected rows."""
+    valid: list[RowOutcome] = []
+    rejected: list[RowOutcome] = []
+    held_back: list[tuple[RowOutcome, dict[str, Any]]] = []
+    if stored is None:
+        statuses = Counter({STATUS_PENDING: len(rows)})
+    else:
+        statuses = Counter(state["status"]["S"] for state in stored.values())
+    changed = 0
+    outcomes = iter_outcomes(staged_record(row, upload.total) for row in rows)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="products-upsert") as side:
+        with records.writer() as writer:
+            for row, outcome in zip(rows, outcomes, strict=True):
+                (rejected if outcome.errors else valid).append(outcome)
+                before = None if stored is None else stored[outcome.record_id]
+                old_status = STATUS_PENDING if before is None else before["status"]["S"]
+                if (
+                    before is not None
+                    and old_status == outcome.status
+                    and stored_errors(before) == outcome.errors
+                ):
+                    continue
+                changed += 1
+                statuses[old_status] -= 1
+                statuses[outcome.status] += 1
+                item = with_outcome(
+                    staged_item(upload.upload_id, upload.vendor_id, row, upload.total, upload.created_at),
+                    outcome,
+                    upload.validated_at,
+                )
+                if outcome.errors:
+                    held_back.append((outcome, item))
+                else:
+                    writer.put(item)
+            upserted = side.submit(upsert_products, valid)
+            sent = send_rejects(
+                [error_message(upload.upload_id, upload.vendor_id, upload.s3_key, o) for o, _ in held_back]
+            )
+            writer.put_all(item for _, item in held_back)
+        counts = upserted.result()
+    return ValidationOutcome(
+        valid=valid,
+        rejected=rejected,
+        items_changed=changed,
+        sqs_sent=sent,
+        upserted=counts,
+        statuses=+statuses,
+    )

@@ -1,0 +1,185 @@
+"""Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 adapter the bronze assets write through."""
+
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
+from pydantic import Field
+
+from ecom_pipeline.bronze.ingest import LakeLayout
+from ecom_pipeline.errors import ConfigurationError
+from resources.aws_clients import AwsClientResource
+
+_DELETE_BATCH = 1000
+_PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
+_UPLOADS_IN_FLIGHT = 2
+_UPLOADER = ThreadPoolExecutor(_UPLOADS_IN_FLIGHT, thread_name_prefix="bronze-upload")
+
+
+class S3LakeStore:
+    """The `LakeStore` port of ecom_pipeline.bronze.ingest on one bucket."""
+
+    def __init__(self, client: Any, bucket: str, staging_bucket: str, arrow_fs: pafs.FileSystem) -> None:
+        self._client = client
+        self.bucket = bucket
+        self.staging_bucket = staging_bucket
+        self._uploads: list[Future] = []
+        self._fs = arrow_fs
+
+    def _check(self, exc: ClientError, key: str, bucket: str | None = None) -> None:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "NoSuchBucket":
+            raise ConfigurationError(
+                f"S3 bucket {bucket or self.bucket!r} does not exist ({key!r})"
+            ) from None
+
+    def _put(self, bucket: str, key: str, body: bytes) -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body)
+        except ClientError as exc:
+            self._check(exc, key, bucket)
+            raise
+
+    def put(self, key: str, body: bytes) -> None:
+        self._put(self.bucket, key, body)
+
+    def put_staged(self, key: str, body: bytes) -> None:
+        """Uploads in the background so the next part is built meanwhile; at most one upload waits, which
+        bounds the memory held by parts in flight. Errors surface here, in `promote` or `delete_staged`."""
+        while len([f for f in self._uploads if not f.done()]) >= _UPLOADS_IN_FLIGHT:
+            wait(self._uploads, return_when=FIRST_COMPLETED)
+        self._raise_failed_upload()
+        self._uploads.append(_UPLOADER.submit(self._put, self.staging_bucket, key, body))
+
+    def _raise_failed_upload(self, wait_all: bool = False) -> None:
+        if wait_all:
+            wait(self._uploads)
+        for future in self._uploads:
+            if future.done() and future.exception() is not None:
+                raise future.exception()
+        self._uploads = [f for f in self._uploads if not f.done()]
+
+    def wait_staged(self) -> None:
+        self._raise_failed_upload(wait_all=True)
+
+    def promote(self, pairs: list[tuple[str, str]]) -> None:
+        self.wait_staged()
+
+        def copy(pair: tuple[str, str]) -> None:
+            staged_key, key = pair
+            self._client.copy_object(
+                Bucket=self.bucket, Key=key, CopySource={"Bucket": self.staging_bucket, "Key": staged_key}
+            )
+
+        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
+            list(pool.map(copy, pairs))
+
+    def delete_staged(self, keys: list[str]) -> None:
+        wait(self._uploads)  # an upload finishing after the delete would leave an orphan
+        self._uploads = []
+        self._delete(self.staging_bucket, keys)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            return self._client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            self._check(exc, key)
+            raise
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        try:
+            for page in self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                keys.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            self._check(exc, prefix)
+            raise
+        return keys
+
+    def list_folders(self, prefix: str) -> list[str]:
+        """Immediate sub-prefixes of `prefix` (S3 'folders')."""
+        folders: list[str] = []
+        paginator = self._client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
+            folders.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
+        return folders
+
+    def delete(self, keys: list[str]) -> None:
+        self._delete(self.bucket, keys)
+
+    def _delete(self, bucket: str, keys: list[str]) -> None:
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start : start + _DELETE_BATCH]
+            response = self._client.delete_objects(
+                Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+            )
+            errors = response.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise RuntimeError(
+                    f"S3 refused to delete {len(errors)} object(s) in {bucket!r}, "
+                    f"e.g. {first.get('Key')!r}: {first.get('Code')} {first.get('Message')}"
+                )
+
+    def open_parquet(self, keys: list[str]) -> list[pq.ParquetFile]:
+        """Footers and column chunks are fetched with ranged reads, so checks read only what they need."""
+        with ThreadPoolExecutor(_PARALLEL_REQUESTS) as pool:
+            return list(
+                pool.map(lambda key: pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}")), keys)
+            )
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+
+class BronzeLakeResource(AwsClientResource):
+    """Bronze lake location (seed 001 `S3_BUCKET_NAME`) and the sizes that bound a step's memory."""
+
+    bucket: str = Field(description="Lake bucket; bronze Parquet goes under `root_prefix`.")
+    root_prefix: str = Field(default="data/bronze", description="Prefix of the bronze tables.")
+    staging_prefix: str = Field(
+        default="staging/bronze",
+        description="Where parts wait until every part of a run is written (outside the tables).",
+    )
+    staging_bucket: str | None = Field(
+        default=None,
+        description="Bucket of the staging prefix; unset: the lake bucket (expire it by lifecycle).",
+    )
+    part_max_rows: int = Field(default=1_000_000, description="Rows per Parquet part file (about).")
+    part_max_mb: int = Field(default=64, description="Compressed size at which a part file is finished.")
+    buffer_mb: int = Field(default=32, description="Uncompressed rows waiting to become row groups.")
+    open_parts_mb: int = Field(default=96, description="Compressed parts being built across event dates.")
+    row_group_rows: int = Field(default=128_000, description="Parquet row group size (at most).")
+
+    def layout(self) -> LakeLayout:
+        return LakeLayout(
+            bucket=self.bucket,
+            root_prefix=self.root_prefix.strip("/"),
+            staging_root=self.staging_prefix.strip("/"),
+            part_max_rows=self.part_max_rows,
+            part_max_bytes=self.part_max_mb << 20,
+            buffer_bytes=self.buffer_mb << 20,
+            open_bytes=self.open_parts_mb << 20,
+            row_group_rows=self.row_group_rows,
+        )
+
+    def store(self) -> S3LakeStore:
+        return S3LakeStore(
+            self.client("s3"), self.bucket, self.staging_bucket or self.bucket, self._arrow_fs()
+        )
+
+    def _arrow_fs(self) -> pafs.S3FileSystem:
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        region = self.region_name or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        options: dict[str, Any] = {"region": region} if region else {}
+        if endpoint:
+            scheme, _, host = endpoint.partition("://")
+            options.update(endpoint_override=host or endpoint, scheme=scheme if host else "https")
+        return pafs.S3FileSystem(**options)

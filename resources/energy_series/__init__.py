@@ -1,0 +1,18 @@
+"""Energy series' stores: processed Parquet on S3 and the read-back of what InfluxDB holds."""
+
+import os
+
+from dagster import ConfigurableResource, EnvVar
+
+from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+
+
+def energy_series_resources() -> dict[str, ConfigurableResource]:
+    """The `energy_series_*` resource keys, configured from the environment."""
+    return {
+        "energy_series_config": EnergySeriesConfig(bucket=EnvVar("SERIES_BUCKET")),
+        # Read-back for the series checks: VictoriaMetrics locally; unset on AWS (see SeriesReadbackResource).
+        "energy_series_readback": SeriesReadbackResource(
+            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
+        ),
+    }

@@ -1,0 +1,269 @@
+"""PostgreSQL side of the metric imports: one file's rows and its ledger row in one transaction.
+
+Plain functions over a psycopg2 connection the caller owns, so the asset decides where transactions begin
+and end (and retries them whole) and tests can point the same code at an isolated schema.
+"""
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+from psycopg2 import sql
+
+from ecom_pipeline.errors import ServiceUnavailableError
+from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
+from ecom_pipeline.metric_imports.rejections import Rejection
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, LedgerEntry
+
+# Errors after which the same transaction can succeed if simply run again.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg2.OperationalError,  # lost connection, admin shutdown, server restart
+    psycopg2.InterfaceError,  # connection already closed under us
+    psycopg2.errors.SerializationFailure,
+    psycopg2.errors.DeadlockDetected,
+    psycopg2.errors.LockNotAvailable,
+    ServiceUnavailableError,  # RdsPostgresResource.connect() could not reach the server
+)
+
+
+@dataclass(frozen=True)
+class ImportTables:
+    schema: str
+    metrics: str = "metrics"
+    ledger: str = "metric_import_files"
+
+    @property
+    def metrics_id(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.metrics)
+
+    @property
+    def ledger_id(self) -> sql.Identifier:
+        return sql.Identifier(self.schema, self.ledger)
+
+    def describe_metrics(self) -> str:
+        return f"{self.schema}.{self.metrics}"
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    bucket: str
+    key: str
+    etag: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class FileRowStats:
+    row_count: int
+    duplicate_groups: int  # (name, timestamp) pairs with more than one row
+    duplicate_examples: list[tuple[str, datetime, int]]  # (name, timestamp, copies), at most 10
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    already_imported: bool
+    rows_imported: int
+    rows_replaced: int  # rows of an earlier version of the same key, deleted in the same transaction
+    stats: FileRowStats  # what the checks compare, read in the same transaction after the COPY
+
+
+def import_file_rows(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    file: FileVersion,
+    copy_text: str,
+    record_count: int,
+    run_id: str,
+) -> ImportOutcome:
+    """Replace the key's rows by the file's rows, mark the version imported and read the check figures; the
+    caller commits.
+
+    An advisory lock on the key serialises concurrent runs of the same file (sensor and sweep), and the
+    ledger check inside that lock makes a duplicate event a no-op. A new file takes four round trips (lock,
+    ledger check and delete; COPY; ledger row and check figures; the caller's commit) rather than eight: on
+    RDS each is network latency, and in a busy run each is also a wait for the GIL.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            _claim_statement(tables),
+            {"lock": f"metric_import:{file.key}", "key": file.key, "etag": file.etag, "imported": IMPORTED},
+        )
+        already_imported, replaced = cur.fetchone()
+        if already_imported:
+            return ImportOutcome(True, 0, 0, file_row_stats(conn, tables, file.key))
+        copy = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            tables.metrics_id, sql.SQL(", ").join(sql.Identifier(c) for c in COPY_COLUMNS)
+        )
+        cur.copy_expert(copy, io.StringIO(copy_text), size=1 << 20)
+        copied = cur.rowcount
+        if copied != record_count:
+            raise RuntimeError(f"COPY of {file.key} wrote {copied} rows, expected {record_count}")
+        now = datetime.now(UTC)
+        upsert, values = _ledger_upsert(
+            tables,
+            file,
+            {
+                "status": IMPORTED,
+                "records_in_file": record_count,
+                "rows_imported": copied,
+                "reason_code": None,
+                "error": None,
+                "record_index": None,
+                "quarantine_key": None,
+                "run_id": run_id,
+                "last_attempt_at": now,
+                "imported_at": now,
+            },
+        )
+        cur.execute(sql.SQL("; ").join([upsert, _stats_statement(tables)]), [*values, file.key])
+        stats = _stats_from_row(conn, tables, file.key, cur.fetchone())
+    return ImportOutcome(False, copied, replaced, stats)
+
+
+def _claim_statement(tables: ImportTables) -> sql.Composed:
+    """Lock the key, then (in a statement that sees what the lock waited for) report whether this version is
+    already imported and, if not, delete the key's earlier rows."""
+    return sql.SQL(
+        "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0)); "
+        "WITH done AS (SELECT 1 FROM {ledger} WHERE file_key = %(key)s AND etag = %(etag)s "
+        "AND status = %(imported)s), "
+        "replaced AS (DELETE FROM {metrics} WHERE source_file = %(key)s AND NOT EXISTS (SELECT 1 FROM done) "
+        "RETURNING 1) "
+        "SELECT EXISTS (SELECT 1 FROM done), (SELECT count(*) FROM replaced)"
+    ).format(ledger=tables.ledger_id, metrics=tables.metrics_id)
+
+
+def record_rejection(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    file: FileVersion,
+    rejection: Rejection,
+    quarantined_at: str,
+    run_id: str,
+) -> None:
+    """Mark the version rejected. Rows of an earlier good version of the key stay (and stay counted)."""
+    with conn.cursor() as cur:
+        _upsert_ledger(
+            cur,
+            tables,
+            file,
+            {
+                "status": REJECTED,
+                "records_in_file": rejection.total_records,
+                "reason_code": rejection.reason_code,
+                "error": rejection.message,
+                "record_index": rejection.record_index,
+                "quarantine_key": quarantined_at,
+                "run_id": run_id,
+                "last_attempt_at": datetime.now(UTC),
+            },
+        )
+
+
+def record_failure(
+    conn: psycopg2.extensions.connection, tables: ImportTables, file: FileVersion, error: str, run_id: str
+) -> None:
+    """Mark the version failed so the schedule's sweep retries it; never downgrades an imported version."""
+    with conn.cursor() as cur:
+        _upsert_ledger(
+            cur,
+            tables,
+            file,
+            {
+                "status": FAILED,
+                "reason_code": "database_error",
+                "error": error,
+                "run_id": run_id,
+                "last_attempt_at": datetime.now(UTC),
+            },
+            keep_if_imported=True,
+        )
+
+
+def _upsert_ledger(
+    cur: psycopg2.extensions.cursor,
+    tables: ImportTables,
+    file: FileVersion,
+    values: dict[str, object],
+    keep_if_imported: bool = False,
+) -> None:
+    cur.execute(*_ledger_upsert(tables, file, values, keep_if_imported))
+
+
+def _ledger_upsert(
+    tables: ImportTables, file: FileVersion, values: dict[str, object], keep_if_imported: bool = False
+) -> tuple[sql.Composed, list[object]]:
+    columns = {"file_key": file.key, "bucket": file.bucket, "etag": file.etag, "size_bytes": file.size_bytes}
+    columns.update(values)
+    names = list(columns)
+    updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names if n != "file_key"]
+    updates.append(sql.SQL("attempts = ledger.attempts + 1"))
+    guard = sql.SQL(" WHERE NOT (ledger.status = 'imported' AND ledger.etag = EXCLUDED.etag)")
+    statement = sql.SQL(
+        "INSERT INTO {} AS ledger ({}) VALUES ({}) ON CONFLICT (file_key) DO UPDATE SET {}{}"
+    ).format(
+        tables.ledger_id,
+        sql.SQL(", ").join(sql.Identifier(n) for n in names),
+        sql.SQL(", ").join(sql.Placeholder() * len(names)),
+        sql.SQL(", ").join(updates),
+        guard if keep_if_imported else sql.SQL(""),
+    )
+    return statement, [columns[n] for n in names]
+
+
+def ledger_entries(conn: psycopg2.extensions.connection, tables: ImportTables) -> dict[str, LedgerEntry]:
+    """Every key's last attempted version and status, for the schedule's sweep."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT file_key, etag, status FROM {}").format(tables.ledger_id))
+        return {key: LedgerEntry(etag=etag, status=status) for key, etag, status in cur.fetchall()}
+
+
+def ledger_row(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> dict | None:
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("SELECT * FROM {} WHERE file_key = %s").format(tables.ledger_id), [file_key])
+        row = cur.fetchone()
+        return dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
+
+
+_DUPLICATE_EXAMPLES = 10
+
+
+def file_row_stats(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> FileRowStats:
+    """What the asset checks compare: rows in `metrics` from this file and repeated (name, timestamp).
+
+    Both numbers come from one hash aggregate over the file's rows (found through the source_file index), so
+    the cost follows the file's size, not the table's; examples are fetched only when there are duplicates.
+    A LIMIT on the grouped query itself would invite the planner to walk the (name, timestamp) index across
+    the whole table instead (measured: 66 ms against 3 ms per 5,000-row file at 200,000 rows).
+    """
+    with conn.cursor() as cur:
+        cur.execute(_stats_statement(tables), [file_key])
+        return _stats_from_row(conn, tables, file_key, cur.fetchone())
+
+
+def _stats_statement(tables: ImportTables) -> sql.Composed:
+    return sql.SQL(
+        "SELECT coalesce(sum(copies), 0), count(*) FILTER (WHERE copies > 1) FROM "
+        '(SELECT count(*) AS copies FROM {} WHERE source_file = %s GROUP BY name, "timestamp") AS per_instant'
+    ).format(tables.metrics_id)
+
+
+def _stats_from_row(
+    conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str, row: tuple[int, int]
+) -> FileRowStats:
+    row_count, duplicate_groups = row
+    examples: list[tuple[str, datetime, int]] = []
+    if duplicate_groups:
+        with conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    'SELECT * FROM (SELECT name, "timestamp", count(*) AS copies FROM {} WHERE source_file = %s '
+                    'GROUP BY name, "timestamp") AS per_instant WHERE copies > 1 ORDER BY copies DESC, name LIMIT %s'
+                ).format(tables.metrics_id),
+                [file_key, _DUPLICATE_EXAMPLES],
+            )
+            examples = list(cur.fetchall())
+    return FileRowStats(int(row_count), duplicate_groups, examples)

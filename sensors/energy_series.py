@@ -1,0 +1,130 @@
+"""`energy_series_sensor`: new processed Parquet in the series bucket becomes a run of its (dataset, day) partition.
+
+The seed's Lambda was invoked by an S3 notification or a Step Functions `{bucket, key}` payload; both go
+through `ecom_pipeline.energy_series.events.parse_event`, here and in `run_requests_for_event`, so an external
+trigger can be replayed by hand and gets the same run key as the sensor would have given it:
+
+    python -m sensors.energy_series '{"bucket": "ecom-energy-series-local", "key": "processed/dataset=...parquet"}'
+"""
+
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from dagster import (
+    DefaultSensorStatus,
+    MultiPartitionKey,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    sensor,
+)
+
+from assets.energy_series import energy_series_job
+from assets.partitions import energy_series_partitions
+from ecom_pipeline.constants import PARTITIONS_START_DATE
+from ecom_pipeline.energy_series.events import parse_event
+from ecom_pipeline.energy_series.selection import (
+    ListedObject,
+    PartitionRequest,
+    SeriesCursor,
+    normalize_etag,
+    partition_requests,
+    select_new,
+)
+from resources.energy_series.config import EnergySeriesConfig
+
+TRIGGER_TAG = "ecom/series_trigger"
+OBJECTS_TAG = "ecom/series_objects"
+
+
+def list_processed_objects(s3_client: Any, bucket: str, prefix: str) -> Iterator[ListedObject]:
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield ListedObject(item["Key"], normalize_etag(item["ETag"]), item["LastModified"])
+
+
+def partition_exists(request: PartitionRequest) -> bool:
+    """Daily partitions end with yesterday (UTC); a file for today waits until its day is complete."""
+    days = energy_series_partitions.get_partitions_def_for_dimension("date")
+    return days.has_partition_key(request.day.isoformat())
+
+
+def before_first_partition(request: PartitionRequest) -> bool:
+    return request.day.isoformat() < PARTITIONS_START_DATE
+
+
+def to_run_request(request: PartitionRequest, trigger: str) -> RunRequest:
+    return RunRequest(
+        run_key=request.run_key,
+        partition_key=MultiPartitionKey({"dataset": request.dataset, "date": request.day.isoformat()}),
+        tags={TRIGGER_TAG: trigger, OBJECTS_TAG: str(len(request.versions))},
+    )
+
+
+@sensor(
+    job=energy_series_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="One energy_series run per (dataset, day) with new or replaced processed Parquet.",
+)
+def energy_series_sensor(
+    context: SensorEvaluationContext, energy_series_config: EnergySeriesConfig
+) -> SensorResult | SkipReason:
+    config = energy_series_config
+    objects = list_processed_objects(config.client("s3"), config.bucket, config.processed_prefix)
+    fresh, cursor = select_new(
+        objects, SeriesCursor.parse(context.cursor), limit=config.sensor_max_runs_per_tick
+    )
+    if not fresh:
+        return SkipReason(f"no new Parquet under s3://{config.bucket}/{config.processed_prefix}")
+    requests, skipped = partition_requests(config.bucket, fresh)
+    for item in skipped:
+        context.log.warning(f"ignored s3://{config.bucket}/{item.key}: {item.reason}")
+    too_old = [request for request in requests if before_first_partition(request)]
+    for request in too_old:
+        context.log.warning(
+            f"ignored {request.dataset} {request.day}: before the first partition {PARTITIONS_START_DATE}"
+        )
+    waiting = [r for r in requests if r not in too_old and not partition_exists(r)]
+    for request in waiting:
+        context.log.info(f"{request.dataset} {request.day}: partition not complete yet, waiting")
+    ready = [request for request in requests if request not in waiting and request not in too_old]
+    cursor = cursor.with_pending(version for request in waiting for version in request.versions)
+    return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.serialize())
+
+
+def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[RunRequest]:
+    """Run requests for an S3 event or `{bucket, key}` payload, with the run keys the sensor would use."""
+    objects_by_bucket: dict[str, list[ListedObject]] = {}
+    for ref in parse_event(event):
+        head = s3_client.head_object(Bucket=ref.bucket, Key=ref.key)
+        listed = ListedObject(ref.key, normalize_etag(head["ETag"]), head["LastModified"])
+        objects_by_bucket.setdefault(ref.bucket, []).append(listed)
+    run_requests = []
+    for bucket, objects in objects_by_bucket.items():
+        requests, skipped = partition_requests(bucket, objects)
+        if skipped:
+            raise ValueError("; ".join(item.reason for item in skipped))
+        run_requests += [to_run_request(request, "event") for request in requests]
+    return run_requests
+
+
+def main(argv: list[str]) -> None:
+    """Print the partition and run key of a replayed trigger, and the command that materializes it."""
+    import boto3
+
+    if len(argv) != 1:
+        raise SystemExit(__doc__)
+    for request in run_requests_for_event(json.loads(argv[0]), boto3.client("s3")):
+        print(f"partition {request.partition_key}  run key {request.run_key}")
+        print(
+            "  dagster asset materialize -m ecom_pipeline.definitions --select energy_series "
+            f"--partition '{request.partition_key}'"
+        )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
