@@ -124,10 +124,6 @@ class DataStoresStack(Stack):
         )
         self._outputs()
 
-    @property
-    def data_buckets(self) -> list[s3.IBucket]:
-        return [self.lake_bucket, self.uploads_bucket, self.series_bucket, self.imports_bucket]
-
     def _bucket(
         self, construct_id: str, base: str, *, lifecycle_rules: list[s3.LifecycleRule] | None = None
     ) -> s3.Bucket:

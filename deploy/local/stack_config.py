@@ -129,10 +129,6 @@ class StackConfig:
         return self.state_dir / "stack.env"
 
     @property
-    def lambda_code_dir(self) -> Path:
-        return self.state_dir / "lambda_code"
-
-    @property
     def lambda_logs_dir(self) -> Path:
         return self.logs_dir / "lambda"
 
