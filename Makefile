@@ -7,16 +7,23 @@ STAMP := $(VENV)/.installed
 STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
-.PHONY: install stack-up stack-down stack-status seed demo test lint dev validate \
+.PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
 	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor cdk-synth
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every version; the Lambda/ECS image installs from the same file.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# After changing dependencies in pyproject.toml: resolve them afresh and pin the result.
+constraints:
+	rm -rf .venv-resolve && $(PYTHON) -m venv .venv-resolve && .venv-resolve/bin/pip install --quiet -e '.[dev]'
+	{ sed -n '1,2p' constraints.txt; .venv-resolve/bin/pip freeze --exclude-editable; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt && rm -rf .venv-resolve
 
 stack-up: install
 	$(PY) -m deploy.local.stack up

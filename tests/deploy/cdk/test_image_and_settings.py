@@ -34,9 +34,9 @@ def _copy_sources() -> list[str]:
     return [args.split()[0] for op, args in _instructions() if op == "COPY"]
 
 
-def test_dockerfile_builds_on_the_lambda_python_311_image_and_ends_with_the_step_handler() -> None:
+def test_dockerfile_builds_on_the_lambda_python_312_image_and_ends_with_the_step_handler() -> None:
     instructions = _instructions()
-    assert ("ARG", "BASE_IMAGE=public.ecr.aws/lambda/python:3.11") in instructions
+    assert ("ARG", "BASE_IMAGE=public.ecr.aws/lambda/python:3.12") in instructions
     stages = [args for op, args in instructions if op == "FROM"]
     assert stages == [
         "${BASE_IMAGE} AS base",
