@@ -77,5 +77,5 @@ bench-lambda-executor: stack-up
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \
-	CDK_CONTEXT_JSON='{"environment":"dev","environmentSuffix":"dev","influxdbUrl":"https://influxdb.example.com:8086","paymentsApiUrl":"https://api.example.com/payments","shipmentsApiUrl":"https://api.example.com/shipments"}' \
+	CDK_CONTEXT_JSON='{"environment":"dev","environmentSuffix":"dev","influxdbUrl":"https://influxdb.example.com:8086","paymentsApiUrl":"https://api.example.com/payments","shipmentsApiUrl":"https://api.example.com/shipments","webserverCertificateArn":"arn:aws:acm:us-east-1:123456789012:certificate/example","webserverAllowedCidr":"10.0.0.0/8","oidcIssuer":"https://login.example.com","oidcAuthorizationEndpoint":"https://login.example.com/authorize","oidcTokenEndpoint":"https://login.example.com/token","oidcUserInfoEndpoint":"https://login.example.com/userinfo","oidcClientId":"dagster-ui","oidcClientSecretName":"ecom/dagster-ui/oidc-client-secret"}' \
 	$(CURDIR)/$(PY) app.py

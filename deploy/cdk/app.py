@@ -2,7 +2,9 @@
 
 Context keys (or the environment variables in brackets, as in seed 004): environment [ENVIRONMENT],
 environmentSuffix [ENVIRONMENT_SUFFIX], influxdbUrl, paymentsApiUrl, shipmentsApiUrl, influxdbOrg,
-influxdbBucket. Account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT/REGION).
+influxdbBucket; the webserver's access: webserverCertificateArn, webserverAllowedCidr, oidcIssuer,
+oidcAuthorizationEndpoint, oidcTokenEndpoint, oidcUserInfoEndpoint, oidcClientId, oidcClientSecretName.
+Account and region come from the CLI's credentials (CDK_DEFAULT_ACCOUNT/REGION).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from aws_cdk import App, Environment  # noqa: E402
 
 from deploy.cdk.deployment import Deployment, build_deployment  # noqa: E402
-from deploy.cdk.settings import ExternalEndpoints, settings_for  # noqa: E402
+from deploy.cdk.settings import ExternalEndpoints, OidcProvider, WebserverAccess, settings_for  # noqa: E402
 
 
 def _context(app: App, key: str, env_var: str | None = None, default: str | None = None) -> str:
@@ -37,7 +39,19 @@ def build_app(app: App) -> Deployment:
     )
     environment = _context(app, "environment", "ENVIRONMENT", "dev")
     suffix = _context(app, "environmentSuffix", "ENVIRONMENT_SUFFIX", environment)
-    settings = settings_for(environment, suffix, endpoints)
+    access = WebserverAccess(
+        certificate_arn=_context(app, "webserverCertificateArn"),
+        allowed_cidr=_context(app, "webserverAllowedCidr"),
+        oidc=OidcProvider(
+            issuer=_context(app, "oidcIssuer"),
+            authorization_endpoint=_context(app, "oidcAuthorizationEndpoint"),
+            token_endpoint=_context(app, "oidcTokenEndpoint"),
+            user_info_endpoint=_context(app, "oidcUserInfoEndpoint"),
+            client_id=_context(app, "oidcClientId"),
+            client_secret_name=_context(app, "oidcClientSecretName"),
+        ),
+    )
+    settings = settings_for(environment, suffix, endpoints, access)
     account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
     env = Environment(account=account, region=region) if account and region else None
     return build_deployment(app, settings, env)

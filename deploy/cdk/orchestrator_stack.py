@@ -2,18 +2,23 @@
 
 The daemon runs schedules and sensors and launches queued runs in its own task, so jobs on the default
 (multiprocess) executor run their steps there and `*_on_lambda` jobs invoke the step functions from there:
-the daemon's role holds the pipeline permissions plus InvokeFunction. The webserver only serves the UI
-(behind an internal load balancer: Dagster has no authentication of its own) and reads compute logs.
+the daemon's role holds the pipeline permissions plus InvokeFunction. The webserver only serves the UI and
+reads compute logs. Dagster has no authentication of its own, so its internal load balancer listens on HTTPS
+only, admits only the configured CIDR, and authenticates every request with the OIDC provider before
+forwarding it (`WebserverAccess` in settings.py).
 """
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_ecs_patterns as ecs_patterns
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from deploy.cdk.container_image import orchestrator_image
@@ -21,7 +26,7 @@ from deploy.cdk.data_stores_stack import DataStoresStack
 from deploy.cdk.instance_database_stack import InstanceDatabaseStack
 from deploy.cdk.network_stack import POSTGRES_PORT, NetworkStack
 from deploy.cdk.pipeline_access import pipeline_environment, pipeline_statements
-from deploy.cdk.settings import INSTANCE_DATABASE_NAME, WEBSERVER_PORT, DeploymentSettings
+from deploy.cdk.settings import INSTANCE_DATABASE_NAME, WEBSERVER_PORT, DeploymentSettings, WebserverAccess
 from deploy.cdk.step_functions_stack import LOG_RETENTION, StepFunctionsStack
 
 # ECS injects the secret's fields; the shell joins them into the URL deploy/dagster.yaml reads. The
@@ -85,6 +90,26 @@ class OrchestratorStack(Stack):
             settings.webserver_cpu,
             settings.webserver_memory_mb,
         )
+        access = settings.webserver_access
+        self.webserver_lb_sg = ec2.SecurityGroup(
+            self,
+            "WebserverLoadBalancerSecurityGroup",
+            vpc=network.vpc,
+            security_group_name=settings.name("dagster-webserver-lb"),
+            description="Dagster UI load balancer: HTTPS from the allowed CIDR only",
+            allow_all_outbound=False,
+        )
+        self.webserver_lb_sg.add_ingress_rule(
+            ec2.Peer.ipv4(access.allowed_cidr), ec2.Port.tcp(443), "users of the Dagster UI"
+        )
+        load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "WebserverLoadBalancer",
+            vpc=network.vpc,
+            internet_facing=False,
+            security_group=self.webserver_lb_sg,
+            vpc_subnets=private,
+        )
         self.webserver = ecs_patterns.ApplicationLoadBalancedFargateService(
             self,
             "Webserver",
@@ -92,14 +117,24 @@ class OrchestratorStack(Stack):
             cluster=self.cluster,
             task_definition=webserver_task,
             desired_count=1,
+            load_balancer=load_balancer,
             public_load_balancer=False,
-            listener_port=80,
+            open_listener=False,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            listener_port=443,
+            certificate=acm.Certificate.from_certificate_arn(
+                self, "WebserverCertificate", access.certificate_arn
+            ),
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            redirect_http=False,
+            target_protocol=elbv2.ApplicationProtocol.HTTP,
             task_subnets=private,
             security_groups=[self.tasks_sg],
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
             min_healthy_percent=0,
         )
         self.webserver.target_group.configure_health_check(path="/server_info", healthy_http_codes="200")
+        self._authenticate_users(access)
 
         self.daemon_role = self._task_role("Daemon", "dagster-daemon")
         statements = [
@@ -128,10 +163,31 @@ class OrchestratorStack(Stack):
             security_groups=[self.tasks_sg],
             circuit_breaker=ecs.DeploymentCircuitBreaker(rollback=True),
         )
-        CfnOutput(self, "WebserverUrl", value=f"http://{self.webserver.load_balancer.load_balancer_dns_name}")
+        CfnOutput(
+            self, "WebserverUrl", value=f"https://{self.webserver.load_balancer.load_balancer_dns_name}"
+        )
         CfnOutput(self, "ClusterArn", value=self.cluster.cluster_arn)
         CfnOutput(self, "DaemonServiceArn", value=self.daemon.service_arn)
         CfnOutput(self, "WebserverServiceArn", value=self.webserver.service.service_arn)
+
+    def _authenticate_users(self, access: WebserverAccess) -> None:
+        """Replace the listener's plain forward with: authenticate with the OIDC provider, then forward."""
+        oidc = access.oidc
+        client_secret = secretsmanager.Secret.from_secret_name_v2(
+            self, "OidcClientSecret", oidc.client_secret_name
+        )
+        self.webserver.listener.add_action(
+            "AuthenticateThenForward",
+            action=elbv2.ListenerAction.authenticate_oidc(
+                issuer=oidc.issuer,
+                authorization_endpoint=oidc.authorization_endpoint,
+                token_endpoint=oidc.token_endpoint,
+                user_info_endpoint=oidc.user_info_endpoint,
+                client_id=oidc.client_id,
+                client_secret=client_secret.secret_value,
+                next=elbv2.ListenerAction.forward([self.webserver.target_group]),
+            ),
+        )
 
     def _task_role(self, construct_id: str, base: str) -> iam.Role:
         return iam.Role(

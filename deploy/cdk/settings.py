@@ -7,6 +7,7 @@ copies (dev, prod, a pull request) live side by side in one account.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 
@@ -51,12 +52,35 @@ class ExternalEndpoints:
 
 
 @dataclass(frozen=True)
+class OidcProvider:
+    """The identity provider the webserver's load balancer authenticates users with (CDK context `oidc*`)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    user_info_endpoint: str
+    client_id: str
+    client_secret_name: str  # a Secrets Manager secret (plain string) holding the client secret
+
+
+@dataclass(frozen=True)
+class WebserverAccess:
+    """Who reaches the Dagster UI: Dagster has no authentication of its own, so the load balancer listens
+    on HTTPS only, admits only `allowed_cidr`, and authenticates every request with the OIDC provider."""
+
+    certificate_arn: str
+    allowed_cidr: str
+    oidc: OidcProvider
+
+
+@dataclass(frozen=True)
 class DeploymentSettings:
     """Everything the stacks read; build with `settings_for`."""
 
     environment: str
     suffix: str
     endpoints: ExternalEndpoints
+    webserver_access: WebserverAccess
     log_retention_days: int
     retain_data: bool
     reserved_concurrency: dict[str, int]
@@ -84,7 +108,36 @@ class DeploymentSettings:
         return f"EcomPipeline-{part}-{self.suffix}"
 
 
-def settings_for(environment: str, suffix: str, endpoints: ExternalEndpoints) -> DeploymentSettings:
+def _check_webserver_access(access: WebserverAccess) -> None:
+    if not access.certificate_arn.startswith("arn:aws:acm:"):
+        raise SettingsError(
+            f"context 'webserverCertificateArn' must be an ACM certificate ARN, got {access.certificate_arn!r}"
+        )
+    try:
+        network = ipaddress.ip_network(access.allowed_cidr)
+    except ValueError:
+        raise SettingsError(
+            f"context 'webserverAllowedCidr' must be a CIDR block, got {access.allowed_cidr!r}"
+        ) from None
+    if network.prefixlen == 0:
+        raise SettingsError("context 'webserverAllowedCidr' must not admit every address")
+    oidc = access.oidc
+    for key, value in (
+        ("oidcIssuer", oidc.issuer),
+        ("oidcAuthorizationEndpoint", oidc.authorization_endpoint),
+        ("oidcTokenEndpoint", oidc.token_endpoint),
+        ("oidcUserInfoEndpoint", oidc.user_info_endpoint),
+    ):
+        if not value.startswith("https://"):
+            raise SettingsError(f"context '{key}' must be an https:// URL, got {value!r}")
+    for key, value in (("oidcClientId", oidc.client_id), ("oidcClientSecretName", oidc.client_secret_name)):
+        if not value:
+            raise SettingsError(f"context '{key}' is required")
+
+
+def settings_for(
+    environment: str, suffix: str, endpoints: ExternalEndpoints, webserver_access: WebserverAccess
+) -> DeploymentSettings:
     """The dev/prod matrix: dev is cheap and disposable, prod keeps data and survives an AZ loss."""
     if environment not in ENVIRONMENTS:
         raise SettingsError(f"context 'environment' must be one of {ENVIRONMENTS}, got {environment!r}")
@@ -99,11 +152,13 @@ def settings_for(environment: str, suffix: str, endpoints: ExternalEndpoints) ->
     ):
         if not value.startswith("https://"):
             raise SettingsError(f"context '{key}' must be an https:// URL, got {value!r}")
+    _check_webserver_access(webserver_access)
     prod = environment == "prod"
     return DeploymentSettings(
         environment=environment,
         suffix=suffix,
         endpoints=endpoints,
+        webserver_access=webserver_access,
         log_retention_days=30 if prod else 7,
         retain_data=prod,
         # Seed 004 reserves 5 per function; prod lets light steps fan out further. The sum bounds the

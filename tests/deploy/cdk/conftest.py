@@ -23,6 +23,16 @@ ENDPOINTS = {
     "paymentsApiUrl": "https://api.example.com/payments",
     "shipmentsApiUrl": "https://api.example.com/shipments",
 }
+WEBSERVER_ACCESS = {
+    "webserverCertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f3c9a52-1111-2222-3333-444455556666",
+    "webserverAllowedCidr": "10.20.0.0/16",
+    "oidcIssuer": "https://login.example.com",
+    "oidcAuthorizationEndpoint": "https://login.example.com/authorize",
+    "oidcTokenEndpoint": "https://login.example.com/token",
+    "oidcUserInfoEndpoint": "https://login.example.com/userinfo",
+    "oidcClientId": "dagster-ui",
+    "oidcClientSecretName": "ecom/dagster-ui/oidc-client-secret",
+}
 STACK_PARTS = ("Network", "DataStores", "InstanceDatabase", "StepFunctions", "Orchestrator")
 
 
@@ -38,7 +48,7 @@ class Synthesized:
 
 def synthesize(environment: str, suffix: str, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The same context `cdk synth` would see (cdk.json), plus the required endpoints."""
-    context = {**json.loads(CDK_JSON.read_text())["context"], **ENDPOINTS}
+    context = {**json.loads(CDK_JSON.read_text())["context"], **ENDPOINTS, **WEBSERVER_ACCESS}
     context.update(environment=environment, environmentSuffix=suffix)
     outdir = tmp_path_factory.mktemp(f"cdk-{environment}")
     app = App(context=context, outdir=str(outdir))

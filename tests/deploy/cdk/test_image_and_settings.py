@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from deploy.cdk.container_image import DOCKERFILE, ORCHESTRATOR_TARGET, REPOSITORY_ROOT, STEP_FUNCTION_TARGET
-from deploy.cdk.settings import ExternalEndpoints, SettingsError, settings_for
+from deploy.cdk.settings import ExternalEndpoints, OidcProvider, SettingsError, WebserverAccess, settings_for
 from deploy.cdk.step_function_alarms import duration_alarm_threshold_ms
 from ecom_pipeline.constants import LAMBDA_STEP_HANDLER
 from tests.deploy.cdk.conftest import Synthesized
@@ -19,6 +19,15 @@ ENDPOINTS = ExternalEndpoints(
     payments_api_url="https://api.example.com/payments",
     shipments_api_url="https://api.example.com/shipments",
 )
+OIDC = OidcProvider(
+    issuer="https://login.example.com",
+    authorization_endpoint="https://login.example.com/authorize",
+    token_endpoint="https://login.example.com/token",
+    user_info_endpoint="https://login.example.com/userinfo",
+    client_id="dagster-ui",
+    client_secret_name="ecom/dagster-ui/oidc-client-secret",
+)
+ACCESS = WebserverAccess("arn:aws:acm:us-east-1:123456789012:certificate/abc", "10.20.0.0/16", OIDC)
 DOCKERFILE_TEXT = (REPOSITORY_ROOT / DOCKERFILE).read_text()
 
 
@@ -82,8 +91,8 @@ def test_cdk_stages_exactly_the_build_context_the_dockerfile_needs(dev: Synthesi
 
 
 def test_dev_and_prod_settings() -> None:
-    dev = settings_for("dev", "dev", ENDPOINTS)
-    prod = settings_for("prod", "prod", ENDPOINTS)
+    dev = settings_for("dev", "dev", ENDPOINTS, ACCESS)
+    prod = settings_for("prod", "prod", ENDPOINTS, ACCESS)
     assert (dev.log_retention_days, prod.log_retention_days) == (7, 30)
     assert (dev.retain_data, prod.retain_data) == (False, True)
     assert dev.reserved_concurrency == {"small": 5, "large": 5}
@@ -107,7 +116,33 @@ def test_bad_parameters_name_the_context_key(
     environment: str, suffix: str, endpoints: ExternalEndpoints, names: str
 ) -> None:
     with pytest.raises(SettingsError, match=names):
-        settings_for(environment, suffix, endpoints)
+        settings_for(environment, suffix, endpoints, ACCESS)
+
+
+@pytest.mark.parametrize(
+    ("access", "names"),
+    [
+        (
+            WebserverAccess("arn:aws:iam::1:server-certificate/x", "10.0.0.0/8", OIDC),
+            "'webserverCertificateArn'",
+        ),
+        (WebserverAccess(ACCESS.certificate_arn, "0.0.0.0/0", OIDC), "'webserverAllowedCidr'"),
+        (WebserverAccess(ACCESS.certificate_arn, "everyone", OIDC), "'webserverAllowedCidr'"),
+        (
+            WebserverAccess(
+                ACCESS.certificate_arn, "10.0.0.0/8", OidcProvider("http://idp", *["https://x"] * 3, "c", "s")
+            ),
+            "'oidcIssuer'",
+        ),
+        (
+            WebserverAccess(ACCESS.certificate_arn, "10.0.0.0/8", OidcProvider(*["https://x"] * 4, "c", "")),
+            "'oidcClientSecretName'",
+        ),
+    ],
+)
+def test_the_ui_is_never_deployed_open(access: WebserverAccess, names: str) -> None:
+    with pytest.raises(SettingsError, match=names):
+        settings_for("dev", "dev", ENDPOINTS, access)
 
 
 def test_duration_threshold_is_13_of_15_minutes_of_the_timeout() -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk.assertions import Match
 
-from tests.deploy.cdk.conftest import Synthesized
+from tests.deploy.cdk.conftest import WEBSERVER_ACCESS, Synthesized
 from tests.deploy.cdk.template_refs import logical_name, readable
 
 
@@ -119,6 +121,43 @@ def test_daemon_is_a_single_fargate_task_that_never_overlaps(dev: Synthesized) -
     )
 
 
+def test_webserver_is_reached_over_https_by_authenticated_users_from_the_allowed_cidr_only(
+    dev: Synthesized,
+) -> None:
+    template = dev.json("Orchestrator")["Resources"]
+    listeners = [
+        r["Properties"] for r in template.values() if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"
+    ]
+    assert len(listeners) == 1, "one listener: no plain-HTTP listener or redirect"
+    (listener,) = listeners
+    assert (listener["Protocol"], listener["Port"]) == ("HTTPS", 443)
+    assert listener["Certificates"] == [{"CertificateArn": WEBSERVER_ACCESS["webserverCertificateArn"]}]
+    assert listener["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    authenticate, forward = sorted(listener["DefaultActions"], key=lambda action: action["Order"])
+    assert authenticate["Type"] == "authenticate-oidc"
+    config = authenticate["AuthenticateOidcConfig"]
+    assert config["Issuer"] == WEBSERVER_ACCESS["oidcIssuer"]
+    assert config["ClientId"] == WEBSERVER_ACCESS["oidcClientId"]
+    assert WEBSERVER_ACCESS["oidcClientSecretName"] in json.dumps(config["ClientSecret"])
+    assert forward["Type"] == "forward"
+    balancer_groups = [
+        r["Properties"]
+        for r in template.values()
+        if r["Type"] == "AWS::EC2::SecurityGroup"
+        and r["Properties"].get("GroupName") == "dagster-webserver-lb-dev"
+    ]
+    (group,) = balancer_groups
+    assert group["SecurityGroupIngress"] == [
+        {
+            "CidrIp": WEBSERVER_ACCESS["webserverAllowedCidr"],
+            "Description": "users of the Dagster UI",
+            "FromPort": 443,
+            "IpProtocol": "tcp",
+            "ToPort": 443,
+        }
+    ]
+
+
 def test_webserver_sits_behind_an_internal_load_balancer(dev: Synthesized) -> None:
     template = dev.templates["Orchestrator"]
     template.has_resource_properties(
@@ -131,9 +170,7 @@ def test_webserver_sits_behind_an_internal_load_balancer(dev: Synthesized) -> No
         {"Port": 80, "HealthCheckPath": "/server_info", "Matcher": {"HttpCode": "200"}, "TargetType": "ip"},
     )
     outputs = dev.json("Orchestrator")["Outputs"]
-    assert readable(outputs["WebserverUrl"]["Value"]) == "http://Webserver.LB.DNSName".replace(
-        "Webserver.LB", "WebserverLB"
-    )
+    assert readable(outputs["WebserverUrl"]["Value"]).startswith("https://")
 
 
 def test_containers_build_the_instance_url_from_the_injected_secret(dev: Synthesized) -> None:

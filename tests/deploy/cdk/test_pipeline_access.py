@@ -48,8 +48,11 @@ def test_the_executor_invokes_the_functions_the_stack_creates() -> None:
     from deploy.cdk.settings import ExternalEndpoints, settings_for
     from ecom_pipeline.constants import LAMBDA_STEP_SIZES
     from ecom_pipeline.lambda_executor.sizing import step_function_name
+    from tests.deploy.cdk.test_image_and_settings import ACCESS
 
-    settings = settings_for("prod", "prod", ExternalEndpoints("https://i", "https://a/p", "https://a/s"))
+    settings = settings_for(
+        "prod", "prod", ExternalEndpoints("https://i", "https://a/p", "https://a/s"), ACCESS
+    )
     for size in LAMBDA_STEP_SIZES:
         # The executor derives the name from ECOM_ENV, which the stacks set to the suffix.
         assert settings.step_function_name(size) == step_function_name(settings.suffix, size)
