@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# Records the AWS calls pipeline code makes, for tests/deploy/cdk/test_iam_covers_recorded_calls.py.
+pytest_plugins = ["tests.aws_calls"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 STACK_ENV = REPO_ROOT / ".local" / "stack.env"
 

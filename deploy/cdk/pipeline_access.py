@@ -68,7 +68,7 @@ def pipeline_statements(
         ),
         iam.PolicyStatement(
             sid="UploadRecords",
-            actions=["dynamodb:BatchWriteItem", "dynamodb:Query"],
+            actions=["dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
             resources=[stores.upload_records_table.table_arn],
         ),
         iam.PolicyStatement(

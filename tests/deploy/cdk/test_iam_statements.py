@@ -50,7 +50,11 @@ PIPELINE_STATEMENTS = [
     statement("WriteUploadErrorReports", ["s3:PutObject"], ["UploadsBucket.Arn/uploads/*/error_reports/*"]),
     statement("QuarantineRejectedImports", ["s3:PutObject"], ["ImportsBucket.Arn/quarantine/*"]),
     statement("BronzeCheckpoints", ["dynamodb:GetItem", "dynamodb:PutItem"], ["CheckpointTable.Arn"]),
-    statement("UploadRecords", ["dynamodb:BatchWriteItem", "dynamodb:Query"], ["UploadRecordsTable.Arn"]),
+    statement(
+        "UploadRecords",
+        ["dynamodb:BatchWriteItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+        ["UploadRecordsTable.Arn"],
+    ),
     statement("RejectedRecordQueues", ["sqs:SendMessage"], ["UploadErrorsQueue.Arn", "MetricImportDlq.Arn"]),
     statement("Notifications", ["sns:Publish"], ["NotificationsTopic"]),
     statement(
