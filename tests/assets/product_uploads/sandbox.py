@@ -1,6 +1,6 @@
-"""Fixtures of the upload tests: a private schema, bucket, table, queue and topic per test on the real stack.
+"""The product_uploads test sandbox: a private schema, bucket, table, queue and topic per test on the real stack.
 
-Imported by tests/assets/test_uploads*.py and tests/sensors/test_upload_sensor*.py. No tests here.
+Used by tests/assets/product_uploads/ (the fixture is registered in its conftest.py). No tests here.
 """
 
 import json

@@ -1,13 +1,8 @@
-"""Every bad-input case of docs/uploads.md end to end: the defined outcome, and valid + rejected == total."""
+"""Every bad-input case of docs/product_uploads.md end to end: the defined outcome, and valid + rejected == total."""
 
 import pytest
 
-from tests.assets.test_uploads_support import (  # noqa: F401
-    HEADER,
-    csv_body,
-    product_line,
-    uploads_env_fixture,
-)
+from tests.assets.product_uploads.sandbox import HEADER, csv_body, product_line
 
 CLEAN = [product_line(1), product_line(2)]
 
