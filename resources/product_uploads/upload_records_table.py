@@ -1,4 +1,4 @@
-"""Vendor-upload configuration and the UploadRecords staging table.
+"""The UploadRecords staging table in DynamoDB: bulk writes and reads of one upload's items.
 
 `UploadRecordsResource` writes with the low-level client and several threads because one BatchWriteItem
 call carries only 25 items: on a 100,000-row upload the round trips, not the bytes, set the pace. Its
@@ -72,33 +72,6 @@ class ItemWriter:
             self.written += self._pending.popleft().result()
         self._pending.append(self._pool.submit(self._write_batch, self._batch))
         self._batch = []
-
-
-class ProductUploadsConfig(AwsClientResource):
-    """Where uploads come from and where their outcomes go; `client("s3")` is cached per process.
-
-    The sensor lists S3 through this cached client rather than `S3Resource.get_client()`, which builds a new
-    boto3 session per call (most of a tick's time on a busy machine).
-    """
-
-    uploads_bucket: str = Field(description="Bucket with vendor CSVs under uploads/{VENDOR_ID}/.")
-    errors_queue_url: str = Field(description="SQS queue for rejected rows.")
-    notifications_topic_arn: str = Field(description="SNS topic for the per-upload summary.")
-    uploads_prefix: str = Field(default="uploads/", description="Key prefix of vendor folders.")
-    error_rate_warn_threshold: float = Field(
-        default=0.1, description="Share of rejected rows above which the error-rate check warns."
-    )
-    metrics_namespace: str = Field(default="EcommerceProductOnboarding")
-    db_schema: str | None = Field(
-        default=None, description="Schema of vendors/products/upload_history; unset uses the search_path."
-    )
-    sensor_page_size: int = Field(
-        default=1000, description="MaxKeys of every S3 list call of product_uploads_sensor."
-    )
-    sensor_max_runs_per_tick: int = Field(default=200, description="New uploads requested per tick at most.")
-    sensor_sweep_keys_per_tick: int = Field(
-        default=1000, description="Keys the safety-net sweep reads per tick (finds keys below a cursor)."
-    )
 
 
 class UploadRecordsResource(AwsClientResource):
@@ -185,28 +158,6 @@ class UploadRecordsResource(AwsClientResource):
         raise ServiceUnavailableError(
             f"DynamoDB left keys of {self.table_name!r} unprocessed after {self.unprocessed_retries} retries"
         )
-
-    def count_items(self, upload_id: str, status: str | None = None) -> int:
-        """Items of an upload (optionally only those with `status`), counted by DynamoDB, not downloaded."""
-        client = self.client("dynamodb")
-        count = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "upload_id = :u",
-            "ExpressionAttributeValues": {":u": {"S": upload_id}},
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        if status is not None:
-            kwargs["FilterExpression"] = "#s = :s"
-            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
-            kwargs["ExpressionAttributeValues"][":s"] = {"S": status}
-        while True:
-            response = self._call(client.query, **kwargs)
-            count += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return count
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _query(
         self, client: Any, upload_id: str, bounds: tuple[str, str] | None, projection: str | None = None
