@@ -34,7 +34,9 @@ def upload_run_request(obj: S3ObjectVersion | Mapping[str, Any], prefix: str) ->
     demo builds its request from one).
     """
     if not isinstance(obj, S3ObjectVersion):
-        obj = S3ObjectVersion(obj["Key"], normalize_etag(obj["ETag"]), int(obj.get("Size", 0)), obj["LastModified"])
+        obj = S3ObjectVersion(
+            obj["Key"], normalize_etag(obj["ETag"]), int(obj.get("Size", 0)), obj["LastModified"]
+        )
     upload = parse_upload_key(obj.key, prefix)
     assert upload is not None
     return RunRequest(

@@ -35,8 +35,8 @@ from ecom_pipeline.product_uploads.records import item_timestamp, product_row, s
 from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.product_uploads import products_table as db
-from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
 from resources.product_uploads.config import ProductUploadsConfig
+from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
 from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.rds import RdsPostgresResource
 
@@ -237,7 +237,9 @@ def validated_products(
 
     result = validate_and_write(
         rows,
-        UploadContext(upload_id, history.vendor_id, history.s3_key, total, history.staged_at, item_timestamp()),
+        UploadContext(
+            upload_id, history.vendor_id, history.s3_key, total, history.staged_at, item_timestamp()
+        ),
         stored,
         product_uploads_records,
         lambda messages: sqs.send_messages(product_uploads_config.errors_queue_url, messages),

@@ -120,11 +120,7 @@ def stored_status(state: Mapping[str, Any] | None) -> str:
 
 def outcome_changed(state: Mapping[str, Any] | None, outcome: RowOutcome) -> bool:
     """Whether the item must be written: not read back (first pass), or its status or errors differ."""
-    return (
-        state is None
-        or stored_status(state) != outcome.status
-        or stored_errors(state) != outcome.errors
-    )
+    return state is None or stored_status(state) != outcome.status or stored_errors(state) != outcome.errors
 
 
 def stored_errors(item: Mapping[str, Any]) -> tuple[FieldError, ...]:

@@ -18,8 +18,8 @@ from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
 from ecom_pipeline.product_uploads.upload_id import is_upload_id
 from resources import build_resources
 from resources.product_uploads.config import ProductUploadsConfig
-from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.product_uploads.upload_listing import scan_uploads
+from resources.product_uploads.upload_records_table import UploadRecordsResource
 from sensors.product_uploads import product_uploads_sensor
 
 

@@ -81,7 +81,9 @@ def test_same_vendor_same_second_different_files_differ():
 def test_id_is_deterministic_per_object_version():
     key = "uploads/VEND001/a.csv"
     local = SECOND.astimezone(timezone(timedelta(hours=2)))
-    assert make_upload_id("VEND001", version(key, '"e1"')) == make_upload_id("VEND001", version(key, "e1", local))
+    assert make_upload_id("VEND001", version(key, '"e1"')) == make_upload_id(
+        "VEND001", version(key, "e1", local)
+    )
     assert make_upload_id("VEND001", version(key, "e1")) != make_upload_id("VEND001", version(key, "e2"))
 
 
