@@ -48,7 +48,6 @@ class UploadHistory:
     status: str
     total_records: int | None
     valid_records: int | None
-    error_records: int | None
     processing_started_at: datetime | None
 
     @property
@@ -73,7 +72,7 @@ def get_upload(conn: Any, upload_id: str) -> UploadHistory | None:
     with conn.cursor() as cursor:
         cursor.execute(
             "SELECT upload_id, vendor_id, file_name, s3_key, status, total_records, valid_records, "
-            "error_records, processing_started_at FROM upload_history WHERE upload_id = %s",
+            "processing_started_at FROM upload_history WHERE upload_id = %s",
             (upload_id,),
         )
         row = cursor.fetchone()

@@ -110,14 +110,22 @@ class UploadRecordsResource(AwsClientResource):
             writer.put_all(items)
         return writer.written
 
-    def query_items(self, upload_id: str, record_id_ranges: Sequence[tuple[str, str]] = ()) -> list[dict]:
-        """Every item of an upload; with record-id ranges the ranges are queried concurrently."""
+    def query_items(self, upload_id: str) -> list[dict]:
+        """Every item of an upload (consistent read, all pages)."""
         client = self.client("dynamodb")
-        if len(record_id_ranges) <= 1:
-            return list(self._query(client, upload_id, record_id_ranges[0] if record_id_ranges else None))
-        with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
-            parts = pool.map(lambda bounds: list(self._query(client, upload_id, bounds)), record_id_ranges)
-            return [item for part in parts for item in part]
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "upload_id = :u",
+            "ExpressionAttributeValues": {":u": {"S": upload_id}},
+            "ConsistentRead": True,
+        }
+        items: list[dict] = []
+        while True:
+            response = self._call(client.query, **kwargs)
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get_items(
         self, upload_id: str, record_ids: Sequence[str], attributes: Sequence[str] = ()
@@ -158,30 +166,6 @@ class UploadRecordsResource(AwsClientResource):
         raise ServiceUnavailableError(
             f"DynamoDB left keys of {self.table_name!r} unprocessed after {self.unprocessed_retries} retries"
         )
-
-    def _query(
-        self, client: Any, upload_id: str, bounds: tuple[str, str] | None, projection: str | None = None
-    ) -> Iterator[dict]:
-        condition = "upload_id = :u"
-        values: dict[str, Any] = {":u": {"S": upload_id}}
-        if bounds:
-            condition += " AND record_id BETWEEN :lo AND :hi"
-            values.update({":lo": {"S": bounds[0]}, ":hi": {"S": bounds[1]}})
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ConsistentRead": True,
-        }
-        if projection:
-            kwargs["ProjectionExpression"] = projection
-            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
-        while True:
-            response = self._call(client.query, **kwargs)
-            yield from response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _write_batch(self, client: Any, batch: Sequence[dict[str, Any]]) -> int:
         pending = [{"PutRequest": {"Item": item}} for item in batch]
