@@ -31,9 +31,11 @@ from deploy.local.sources.database import create_upload_sandbox, drop_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.product_uploads.csv_parser import record_id
 from ecom_pipeline.product_uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
-from ecom_pipeline.product_uploads.upload_id import make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.upload_id import make_upload_id
 from resources import build_resources
-from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from resources.product_uploads.config import ProductUploadsConfig
+from resources.product_uploads.upload_records_table import UploadRecordsResource
+from resources.s3_objects import head_object_version
 
 VENDOR = "VEND001"
 
@@ -60,7 +62,7 @@ def _sensor_bench(objects: int, vendors: int = 50) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
-    from sensors.product_uploads import scan_uploads
+    from resources.product_uploads.upload_listing import scan_uploads
 
     bucket = f"bench-upload-sensor-{uuid.uuid4().hex[:8]}"
     s3 = boto3.client("s3")
@@ -139,9 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         body = vendor_csv(VENDOR, args.rows, bad_rows=int(args.rows * args.bad_share))
         key = upload_key(VENDOR, datetime.now(UTC))
         s3.put_object(Bucket=bucket, Key=key, Body=body)
-        head = s3.head_object(Bucket=bucket, Key=key)
-        etag = normalize_etag(head["ETag"])
-        upload_id = make_upload_id(VENDOR, head["LastModified"], key, etag)
+        version = head_object_version(s3, bucket, key)
+        upload_id = make_upload_id(VENDOR, version)
         instance.add_dynamic_partitions(product_upload_partitions.name, [upload_id])
         records = UploadRecordsResource(table_name=table, writer_threads=args.writer_threads)
         config = ProductUploadsConfig(
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             resources=build_resources()
             | {"product_uploads_config": config, "product_uploads_records": records},
             instance=instance,
-            tags={UPLOAD_KEY_TAG: key, UPLOAD_ETAG_TAG: etag},
+            tags={UPLOAD_KEY_TAG: key, UPLOAD_ETAG_TAG: version.etag},
         )
         pipeline_seconds = time.perf_counter() - started
         steps = {

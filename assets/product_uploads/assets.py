@@ -1,15 +1,14 @@
-"""Vendor product onboarding, one partition per uploaded CSV (seed 003).
+"""Vendor product onboarding, one partition per uploaded CSV (partition key = upload id).
 
-`product_upload_records` is the seed's CSV parser Lambda: vendor check, upload_history, rows staged in the
-DynamoDB UploadRecords table. `validated_products` is its validator Lambda: rules, products upsert, rejected
-rows to SQS, item statuses, upload_history outcome, the error report next to the upload and an SNS summary.
+`product_upload_records` parses and stages: vendor check, upload_history row, every CSV row as an item in the
+DynamoDB UploadRecords table. `validated_products` validates: rules, products upsert, rejected rows to SQS,
+item statuses, upload_history outcome, the error report next to the upload and an SNS summary.
 
 Re-runs converge instead of repeating: staging is skipped once upload_history says every row is staged, and the
 validator only writes items, sends SQS messages and publishes SNS for what actually changed.
 """
 
 import time
-from datetime import UTC, datetime
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
@@ -24,20 +23,22 @@ from assets.product_uploads.checks import (
 )
 from assets.product_uploads.validation_step import UploadContext, validate_and_write
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
-from ecom_pipeline.product_uploads.csv_parser import UploadFileError, parse_upload_csv, record_id
+from ecom_pipeline.product_uploads.csv_parser import (
+    UploadFileError,
+    count_data_lines,
+    parse_upload_csv,
+    record_id,
+)
 from ecom_pipeline.product_uploads.error_report import build_error_report
 from ecom_pipeline.product_uploads.object_keys import error_report_key
-from ecom_pipeline.product_uploads.records import product_row, staged_item
+from ecom_pipeline.product_uploads.records import item_timestamp, product_row, staged_item
 from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.product_uploads import products_table as db
-from resources.product_uploads.upload_objects import UploadSource, download, resolve_upload
-from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from resources.product_uploads.config import ProductUploadsConfig
+from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
+from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.rds import RdsPostgresResource
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @asset(
@@ -77,13 +78,19 @@ def product_upload_records(
                 else f"vendor {upload.vendor_id} is {vendor_status}, not active"
             )
             db.reject_upload(
-                conn, upload_id, upload.vendor_id, upload.file_name, upload.key, source.last_modified, reason
+                conn,
+                upload_id,
+                upload.vendor_id,
+                upload.file_name,
+                upload.key,
+                source.version.last_modified,
+                reason,
             )
     if vendor_status != "active":
         raise Failure(f"{source.uri}: upload {upload_id} rejected: {reason}", allow_retries=False)
     with db.transaction(rds, product_uploads_config.db_schema) as conn:
         history = db.start_upload(
-            conn, upload_id, upload.vendor_id, upload.file_name, upload.key, source.last_modified
+            conn, upload_id, upload.vendor_id, upload.file_name, upload.key, source.version.last_modified
         )
 
     if history.staged:
@@ -113,7 +120,7 @@ def product_upload_records(
             "upload_id": upload_id,
             "vendor_id": upload.vendor_id,
             "upload": MetadataValue.path(source.uri),
-            "size_bytes": source.size,
+            "size_bytes": source.version.size,
             "total_rows": total,
             "items_written": staged_now,
             "dynamodb_table": product_uploads_records.table_name,
@@ -134,13 +141,13 @@ def _stage(
     product_uploads_records: UploadRecordsResource,
     created_at: str,
 ) -> tuple[int, int, dict]:
-    """Steps 6-9: download, parse, write every row, then (only then) mark the upload staged."""
+    """Download, parse, write every row, then (only then) mark the upload staged: the marker proves every item exists."""
     data = download(client, source)
     try:
         parsed = parse_upload_csv(data, source.uri)
     except UploadFileError as exc:
         with db.transaction(rds, schema) as conn:
-            db.fail_upload(conn, source.upload_id, _count_lines(data), str(exc))
+            db.fail_upload(conn, source.upload_id, count_data_lines(data), str(exc))
         raise Failure(
             str(exc), metadata={"upload": MetadataValue.path(source.uri)}, allow_retries=False
         ) from None
@@ -165,12 +172,6 @@ def _stage(
             "missing_optional_columns": ", ".join(parsed.missing_optional_columns) or "-",
         },
     )
-
-
-def _count_lines(data: bytes) -> int:
-    """Rough row count of a refused file (lines after the header), so upload_history shows its size."""
-    lines = [line for line in data.splitlines() if line.strip()]
-    return max(len(lines) - 1, 0)
 
 
 @asset(
@@ -236,7 +237,9 @@ def validated_products(
 
     result = validate_and_write(
         rows,
-        UploadContext(upload_id, history.vendor_id, history.s3_key, total, history.staged_at, _now_iso()),
+        UploadContext(
+            upload_id, history.vendor_id, history.s3_key, total, history.staged_at, item_timestamp()
+        ),
         stored,
         product_uploads_records,
         lambda messages: sqs.send_messages(product_uploads_config.errors_queue_url, messages),
@@ -248,13 +251,7 @@ def validated_products(
     report_uri = None
     if rejected:
         report_key = error_report_key(source.upload, upload_id)
-        client.put_object(
-            Bucket=bucket,
-            Key=report_key,
-            Body=build_error_report(rejected),
-            ContentType="text/csv; charset=utf-8",
-        )
-        report_uri = f"s3://{bucket}/{report_key}"
+        report_uri = put_error_report(client, bucket, report_key, build_error_report(rejected))
 
     status = final_upload_status(len(valid), len(rejected))
     rate = error_rate(len(valid), len(rejected))

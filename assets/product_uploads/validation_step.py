@@ -1,6 +1,10 @@
 """The validator's middle: validate the rebuilt rows, write what changed, upsert products, send rejects.
 
-Kept out of `assets/uploads.py` because the ordering is the point and deserves its own page:
+Why it lives in assets/: it is the `validated_products` step's glue. It makes no store call of its own (the
+items go through `UploadRecordsResource.writer()`, the upsert and the SQS send are callbacks the asset binds
+to its resources) and its decisions are pure functions in ecom_pipeline/product_uploads/ (`iter_outcomes`,
+`outcome_changed`, the item builders). What it owns is the order of the writes across three stores, which is
+the point and deserves its own page:
 
 - outcomes are streamed (`iter_outcomes`): each valid row's item goes to the DynamoDB writer as soon as it is
   validated, so validation and item building overlap the writes;
@@ -11,7 +15,7 @@ Kept out of `assets/uploads.py` because the ordering is the point and deserves i
   `validated` before their products are upserted converges on the re-run.
 
 `stored` is None on the validator's first pass (upload_history still `pending_validation`: every item is as
-staged, see `uploads_postgres.mark_validating`); otherwise it maps record id to the item's stored status and
+staged, see `products_table.mark_validating`); otherwise it maps record id to the item's stored status and
 errors, and only items whose outcome differs are written and only newly rejected rows are sent.
 """
 
@@ -24,9 +28,10 @@ from typing import Any
 from ecom_pipeline.product_uploads.csv_parser import StagedRow
 from ecom_pipeline.product_uploads.records import (
     error_message,
+    outcome_changed,
     staged_item,
     staged_record,
-    stored_errors,
+    stored_status,
     with_outcome,
 )
 from ecom_pipeline.product_uploads.validation import STATUS_PENDING, RowOutcome, iter_outcomes
@@ -77,15 +82,10 @@ def validate_and_write(
             for row, outcome in zip(rows, outcomes, strict=True):
                 (rejected if outcome.errors else valid).append(outcome)
                 before = None if stored is None else stored[outcome.record_id]
-                old_status = STATUS_PENDING if before is None else before["status"]["S"]
-                if (
-                    before is not None
-                    and old_status == outcome.status
-                    and stored_errors(before) == outcome.errors
-                ):
+                if not outcome_changed(before, outcome):
                     continue
                 changed += 1
-                statuses[old_status] -= 1
+                statuses[stored_status(before)] -= 1
                 statuses[outcome.status] += 1
                 item = with_outcome(
                     staged_item(upload.upload_id, upload.vendor_id, row, upload.total, upload.created_at),

@@ -1,10 +1,10 @@
-"""Vendor CSV to staged rows: the seed's parser (steps 5-7), strict about the file, lenient about rows.
+"""Vendor CSV to staged rows: strict about the file, lenient about rows.
 
 File-level problems (bytes that are not UTF-8, no header, a required column missing, broken quoting) raise
 `UploadFileError`: nothing of such a file can be trusted, so the whole upload is refused. Row-level problems
 (a wrong number of fields, a price that is not a number) never raise: the row is still staged, carrying its
 `parse_errors`, and the validator rejects it with those reasons, so every data row is accounted for.
-The outcome of each bad-input case is tabled in docs/uploads.md.
+The outcome of each bad-input case is tabled in docs/product_uploads.md.
 """
 
 import csv
@@ -65,7 +65,7 @@ class FieldError:
 class StagedRow:
     """One data row: typed values of the known columns (absent when empty) plus what could not be parsed."""
 
-    row_number: int  # 1-based among data rows, as in the seed (REC_00001 is row 1)
+    row_number: int  # 1-based among data rows (REC_00001 is row 1); blank lines are not rows
     line_number: int  # physical line where the row starts (header is line 1), for the vendor
     product_data: dict[str, Any]
     parse_errors: list[FieldError] = field(default_factory=list)
@@ -102,6 +102,12 @@ def decode_upload(data: bytes, source: str) -> tuple[str, bool]:
         ) from None
     had_bom = text.startswith(_BOM)
     return (text[1:] if had_bom else text), had_bom
+
+
+def count_data_lines(data: bytes) -> int:
+    """Rough row count of a refused file (non-blank lines after the header), so upload_history shows its size."""
+    lines = [line for line in data.splitlines() if line.strip()]
+    return max(len(lines) - 1, 0)
 
 
 def parse_upload_csv(data: bytes, source: str) -> ParsedUpload:

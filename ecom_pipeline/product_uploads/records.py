@@ -5,6 +5,7 @@ because the generic boto3 serializer costs more CPU than the network on a 100,00
 """
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +40,14 @@ PRODUCT_TABLE_COLUMNS = (
 )
 
 
+def item_timestamp(moment: datetime | None = None) -> str:
+    """`created_at` / `validated_at` of an item: UTC, milliseconds, `Z` (now when `moment` is None)."""
+    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def staged_item(upload_id: str, vendor_id: str, row: StagedRow, total_rows: int, created_at: str) -> dict:
-    """One UploadRecords item in DynamoDB JSON, status `pending_validation` (the seed's step 7 item)."""
+    """One UploadRecords item in DynamoDB JSON, status `pending_validation` (as staged, before validation)."""
     item: dict[str, Any] = {
         "upload_id": {"S": upload_id},
         "record_id": {"S": record_id(row.row_number, total_rows)},
@@ -104,6 +111,16 @@ def decode_item(item: Mapping[str, Any]) -> StagedRecord:
         parse_errors=errors,
         status=item.get("status", {}).get("S", STATUS_PENDING),
     )
+
+
+def stored_status(state: Mapping[str, Any] | None) -> str:
+    """The status an item holds (`None`: not read back, so still as staged)."""
+    return STATUS_PENDING if state is None else state["status"]["S"]
+
+
+def outcome_changed(state: Mapping[str, Any] | None, outcome: RowOutcome) -> bool:
+    """Whether the item must be written: not read back (first pass), or its status or errors differ."""
+    return state is None or stored_status(state) != outcome.status or stored_errors(state) != outcome.errors
 
 
 def stored_errors(item: Mapping[str, Any]) -> tuple[FieldError, ...]:

@@ -11,6 +11,11 @@ global StartAfter cursor would never see `uploads/VEND001/x.csv` once it had pas
   objects modified since the previous pass began (minus a clock margin), so every object is seen by at least
   one pass that started after it was written. Latency for those stragglers is up to two passes
   (objects / keys-per-tick ticks); duplicates with the fast path share a run key, so Dagster drops them.
+
+It follows the shared cursor convention (`from_json` / `to_json`, see ecom_pipeline/sensor_cursors.py) but is
+not a `LastModifiedCursor`: S3 cannot list by LastModified, so a high-water mark of it would still need a full
+listing every tick, which the per-folder StartAfter keys avoid. The JSON (`"v": 1`) is what deployed sensors
+have stored; changing its shape needs a new version that still reads version 1.
 """
 
 import json

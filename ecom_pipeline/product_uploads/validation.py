@@ -1,4 +1,4 @@
-"""Product rules of the seed's validator Lambda, applied to one upload's staged rows.
+"""Product rules applied to one upload's staged rows, and the upload's outcome from their results.
 
 A row is valid only if it parsed cleanly and passes every rule; otherwise it is rejected with one
 `FieldError` per broken rule, so the vendor sees all problems of a row at once. SKUs must be unique within an

@@ -2,7 +2,8 @@
 
 from dagster import ConfigurableResource, EnvVar
 
-from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from resources.product_uploads.config import ProductUploadsConfig
+from resources.product_uploads.upload_records_table import UploadRecordsResource
 
 
 def product_uploads_resources() -> dict[str, ConfigurableResource]:

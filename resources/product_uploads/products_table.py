@@ -1,22 +1,23 @@
-"""SQL of the uploads pipeline: vendor check, the upload_history state machine, the products upsert.
+"""SQL of product_uploads: vendor check, the upload_history state machine, the products upsert.
 
 upload_history status: `processing` (row created) -> `pending_validation` (every row staged in DynamoDB) ->
 `validating` (set by the validator before it writes its first item status) -> `completed` |
 `completed_with_errors` | `failed` (validator). `rejected` (unknown or inactive vendor) and
 `failed` with `error_message` (file refused by the parser) end an upload before staging. Every statement
-takes values as parameters; callers run them inside `transaction()` below.
+takes values as parameters; callers run them inside `transaction()` below, which is `RdsPostgresResource.transaction()`
+(resources/rds.py, the one way to run SQL) plus the pipeline's optional schema.
 """
 
 import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from psycopg2 import sql
 
-from ecom_pipeline.product_uploads.records import PRODUCT_TABLE_COLUMNS
+from ecom_pipeline.product_uploads.records import PRODUCT_TABLE_COLUMNS, item_timestamp
 from resources.rds import RdsPostgresResource
 
 STATUS_PROCESSING = "processing"
@@ -47,16 +48,12 @@ class UploadHistory:
     status: str
     total_records: int | None
     valid_records: int | None
-    error_records: int | None
     processing_started_at: datetime | None
 
     @property
     def staged_at(self) -> str:
         """`created_at` of the upload's items: fixed per upload, so rebuilt items equal the stored ones."""
-        moment = self.processing_started_at
-        return (
-            moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else ""
-        )
+        return item_timestamp(self.processing_started_at) if self.processing_started_at else ""
 
     @property
     def staged(self) -> bool:
@@ -75,7 +72,7 @@ def get_upload(conn: Any, upload_id: str) -> UploadHistory | None:
     with conn.cursor() as cursor:
         cursor.execute(
             "SELECT upload_id, vendor_id, file_name, s3_key, status, total_records, valid_records, "
-            "error_records, processing_started_at FROM upload_history WHERE upload_id = %s",
+            "processing_started_at FROM upload_history WHERE upload_id = %s",
             (upload_id,),
         )
         row = cursor.fetchone()
@@ -85,7 +82,7 @@ def get_upload(conn: Any, upload_id: str) -> UploadHistory | None:
 def start_upload(
     conn: Any, upload_id: str, vendor_id: str, file_name: str, s3_key: str, uploaded_at: datetime
 ) -> UploadHistory:
-    """The seed's step 5 (`processing`, ON CONFLICT DO NOTHING); returns the row as it now stands."""
+    """Record the upload as `processing` (ON CONFLICT DO NOTHING, so a re-run keeps the first row); returns the row as it now stands."""
     with conn.cursor() as cursor:
         cursor.execute(
             "INSERT INTO upload_history (upload_id, vendor_id, file_name, s3_key, status, upload_timestamp, "
@@ -124,7 +121,7 @@ def fail_upload(conn: Any, upload_id: str, total_records: int, message: str) -> 
 
 
 def mark_staged(conn: Any, upload_id: str, total_records: int) -> None:
-    """The seed's step 9, written only after every DynamoDB batch succeeded (it is the 'staged' marker)."""
+    """`pending_validation` with the row count, written only after every DynamoDB batch succeeded (the 'staged' marker)."""
     with conn.cursor() as cursor:
         cursor.execute(
             "UPDATE upload_history SET status = %s, total_records = %s, rejection_reason = NULL, "

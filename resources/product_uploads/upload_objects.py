@@ -1,4 +1,4 @@
-"""Which S3 object version an upload partition stands for.
+"""The upload objects on S3: which object version a partition stands for, its bytes, and its error report.
 
 The sensor puts key and ETag in the run tags; a partition launched by hand (UI, backfill) has no tags and is
 resolved through its upload_history row. Either way the object must still have the ETag the upload id was made
@@ -6,7 +6,6 @@ from: an overwritten key is a different upload (with its own partition), never s
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -18,7 +17,9 @@ from ecom_pipeline.product_uploads.object_keys import (
     UploadKey,
     parse_upload_key,
 )
-from ecom_pipeline.product_uploads.upload_id import make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.upload_id import make_upload_id
+from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag
+from resources.s3_objects import head_object_version
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,7 @@ class UploadSource:
     upload_id: str
     bucket: str
     upload: UploadKey
-    etag: str
-    size: int
-    last_modified: datetime
+    version: S3ObjectVersion
 
     @property
     def uri(self) -> str:
@@ -52,30 +51,31 @@ def resolve_upload(
             f"upload {upload_id}: {key!r} is not an uploads/{{VENDOR}}/*.csv key", allow_retries=False
         )
     try:
-        head = s3_client.head_object(Bucket=bucket, Key=key)
+        version = head_object_version(s3_client, bucket, key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
             raise Failure(
                 f"upload {upload_id}: s3://{bucket}/{key} no longer exists", allow_retries=False
             ) from None
         raise
-    etag = normalize_etag(head["ETag"])
     expected = run_tags.get(UPLOAD_ETAG_TAG)
-    if (expected and normalize_etag(expected) != etag) or make_upload_id(
-        upload.vendor_id, head["LastModified"], key, etag
+    if (expected and normalize_etag(expected) != version.etag) or make_upload_id(
+        upload.vendor_id, version
     ) != upload_id:
         raise Failure(
-            f"upload {upload_id}: s3://{bucket}/{key} was replaced by a newer version (ETag {etag}); "
+            f"upload {upload_id}: s3://{bucket}/{key} was replaced by a newer version (ETag {version.etag}); "
             "that version is a separate upload",
             allow_retries=False,
         )
-    return UploadSource(upload_id, bucket, upload, etag, int(head["ContentLength"]), head["LastModified"])
+    return UploadSource(upload_id, bucket, upload, version)
 
 
 def download(s3_client: Any, source: UploadSource) -> bytes:
     """The object's bytes, only if it still has the ETag we resolved (IfMatch)."""
     try:
-        response = s3_client.get_object(Bucket=source.bucket, Key=source.upload.key, IfMatch=source.etag)
+        response = s3_client.get_object(
+            Bucket=source.bucket, Key=source.upload.key, IfMatch=source.version.etag
+        )
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
             raise Failure(
@@ -83,3 +83,9 @@ def download(s3_client: Any, source: UploadSource) -> bytes:
             ) from None
         raise
     return response["Body"].read()
+
+
+def put_error_report(s3_client: Any, bucket: str, key: str, report: bytes) -> str:
+    """Write an upload's error report CSV; returns its `s3://` URI."""
+    s3_client.put_object(Bucket=bucket, Key=key, Body=report, ContentType="text/csv; charset=utf-8")
+    return f"s3://{bucket}/{key}"

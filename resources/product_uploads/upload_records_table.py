@@ -1,4 +1,4 @@
-"""Vendor-upload configuration and the UploadRecords staging table.
+"""The UploadRecords staging table in DynamoDB: bulk writes and reads of one upload's items.
 
 `UploadRecordsResource` writes with the low-level client and several threads because one BatchWriteItem
 call carries only 25 items: on a 100,000-row upload the round trips, not the bytes, set the pace. Its
@@ -74,33 +74,6 @@ class ItemWriter:
         self._batch = []
 
 
-class ProductUploadsConfig(AwsClientResource):
-    """Where uploads come from and where their outcomes go; `client("s3")` is cached per process.
-
-    The sensor lists S3 through this cached client rather than `S3Resource.get_client()`, which builds a new
-    boto3 session per call (most of a tick's time on a busy machine).
-    """
-
-    uploads_bucket: str = Field(description="Bucket with vendor CSVs under uploads/{VENDOR_ID}/.")
-    errors_queue_url: str = Field(description="SQS queue for rejected rows.")
-    notifications_topic_arn: str = Field(description="SNS topic for the per-upload summary.")
-    uploads_prefix: str = Field(default="uploads/", description="Key prefix of vendor folders.")
-    error_rate_warn_threshold: float = Field(
-        default=0.1, description="Share of rejected rows above which the error-rate check warns."
-    )
-    metrics_namespace: str = Field(default="EcommerceProductOnboarding")
-    db_schema: str | None = Field(
-        default=None, description="Schema of vendors/products/upload_history; unset uses the search_path."
-    )
-    sensor_page_size: int = Field(
-        default=1000, description="MaxKeys of every S3 list call of product_uploads_sensor."
-    )
-    sensor_max_runs_per_tick: int = Field(default=200, description="New uploads requested per tick at most.")
-    sensor_sweep_keys_per_tick: int = Field(
-        default=1000, description="Keys the safety-net sweep reads per tick (finds keys below a cursor)."
-    )
-
-
 class UploadRecordsResource(AwsClientResource):
     """The DynamoDB UploadRecords table (hash `upload_id`, range `record_id`), items in DynamoDB JSON."""
 
@@ -137,14 +110,22 @@ class UploadRecordsResource(AwsClientResource):
             writer.put_all(items)
         return writer.written
 
-    def query_items(self, upload_id: str, record_id_ranges: Sequence[tuple[str, str]] = ()) -> list[dict]:
-        """Every item of an upload; with record-id ranges the ranges are queried concurrently."""
+    def query_items(self, upload_id: str) -> list[dict]:
+        """Every item of an upload (consistent read, all pages)."""
         client = self.client("dynamodb")
-        if len(record_id_ranges) <= 1:
-            return list(self._query(client, upload_id, record_id_ranges[0] if record_id_ranges else None))
-        with ThreadPoolExecutor(max_workers=self.writer_threads, thread_name_prefix="upload-records") as pool:
-            parts = pool.map(lambda bounds: list(self._query(client, upload_id, bounds)), record_id_ranges)
-            return [item for part in parts for item in part]
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeyConditionExpression": "upload_id = :u",
+            "ExpressionAttributeValues": {":u": {"S": upload_id}},
+            "ConsistentRead": True,
+        }
+        items: list[dict] = []
+        while True:
+            response = self._call(client.query, **kwargs)
+            items.extend(response["Items"])
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def get_items(
         self, upload_id: str, record_ids: Sequence[str], attributes: Sequence[str] = ()
@@ -185,52 +166,6 @@ class UploadRecordsResource(AwsClientResource):
         raise ServiceUnavailableError(
             f"DynamoDB left keys of {self.table_name!r} unprocessed after {self.unprocessed_retries} retries"
         )
-
-    def count_items(self, upload_id: str, status: str | None = None) -> int:
-        """Items of an upload (optionally only those with `status`), counted by DynamoDB, not downloaded."""
-        client = self.client("dynamodb")
-        count = 0
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": "upload_id = :u",
-            "ExpressionAttributeValues": {":u": {"S": upload_id}},
-            "Select": "COUNT",
-            "ConsistentRead": True,
-        }
-        if status is not None:
-            kwargs["FilterExpression"] = "#s = :s"
-            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
-            kwargs["ExpressionAttributeValues"][":s"] = {"S": status}
-        while True:
-            response = self._call(client.query, **kwargs)
-            count += response["Count"]
-            if "LastEvaluatedKey" not in response:
-                return count
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def _query(
-        self, client: Any, upload_id: str, bounds: tuple[str, str] | None, projection: str | None = None
-    ) -> Iterator[dict]:
-        condition = "upload_id = :u"
-        values: dict[str, Any] = {":u": {"S": upload_id}}
-        if bounds:
-            condition += " AND record_id BETWEEN :lo AND :hi"
-            values.update({":lo": {"S": bounds[0]}, ":hi": {"S": bounds[1]}})
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeValues": values,
-            "ConsistentRead": True,
-        }
-        if projection:
-            kwargs["ProjectionExpression"] = projection
-            kwargs["ExpressionAttributeNames"] = {"#s": "status"}
-        while True:
-            response = self._call(client.query, **kwargs)
-            yield from response["Items"]
-            if "LastEvaluatedKey" not in response:
-                return
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _write_batch(self, client: Any, batch: Sequence[dict[str, Any]]) -> int:
         pending = [{"PutRequest": {"Item": item}} for item in batch]

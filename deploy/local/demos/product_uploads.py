@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.vendor_files import VENDOR_CSV_DEFECTS, demo_vendor_files
 from ecom_pipeline.product_uploads.object_keys import UPLOAD_KEY_TAG, parse_upload_key
-from ecom_pipeline.product_uploads.upload_id import normalize_etag
+from ecom_pipeline.s3_objects import normalize_etag
 
 SENSOR = "product_uploads_sensor"
 JOB = "product_uploads_job"

@@ -9,7 +9,7 @@ from ecom_pipeline.metric_imports.selection import quarantine_key
 from ecom_pipeline.product_uploads.object_keys import error_report_key, parse_upload_key
 from resources.energy_series.config import EnergySeriesConfig
 from resources.metric_imports.config import MetricImportsConfig
-from resources.product_uploads.upload_records_table import ProductUploadsConfig
+from resources.product_uploads.config import ProductUploadsConfig
 
 
 def _default(config_class: type, field: str) -> str:

@@ -1,13 +1,16 @@
 import csv
 import io
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
-from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS, parse_upload_csv
+from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS, count_data_lines, parse_upload_csv
 from ecom_pipeline.product_uploads.error_report import build_error_report
 from ecom_pipeline.product_uploads.records import (
     PRODUCT_TABLE_COLUMNS,
     decode_item,
     error_message,
+    item_timestamp,
+    outcome_changed,
     product_row,
     staged_item,
     staged_record,
@@ -82,3 +85,25 @@ def test_staged_record_equals_the_decoded_item_for_every_kind_of_row():
     assert len(rows) == 5 and rows[2].parse_errors and rows[4].parse_errors
     for row in rows:
         assert staged_record(row, 5) == decode_item(staged_item("U", "V", row, 5, "t"))
+
+
+def test_item_changed_only_when_status_or_errors_differ():
+    rows = parsed_rows()
+    items = [staged_item("UPLOAD_A", "VEND001", r, 2, "t") for r in rows]
+    valid, rejected = validate_records([decode_item(i) for i in items])
+    assert outcome_changed(None, valid)  # first pass: nothing read back, every item is written
+    assert outcome_changed(items[0], valid)  # stored pending_validation, now validated
+    assert not outcome_changed(with_outcome(items[0], valid, "t2"), valid)
+    assert not outcome_changed(with_outcome(items[1], rejected, "t2"), rejected)
+    assert outcome_changed(with_outcome(items[1], valid, "t2"), rejected)
+
+
+def test_item_timestamp_is_utc_milliseconds_z():
+    moment = datetime(2026, 1, 2, 5, 4, 5, 123456, tzinfo=timezone(timedelta(hours=2)))
+    assert item_timestamp(moment) == "2026-01-02T03:04:05.123Z"
+    assert item_timestamp().endswith("Z") and len(item_timestamp()) == len("2026-01-02T03:04:05.123Z")
+
+
+def test_count_data_lines_of_a_refused_file():
+    assert count_data_lines(b"h\n\nx\r\ny\n") == 2
+    assert count_data_lines(b"") == 0

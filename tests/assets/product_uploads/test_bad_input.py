@@ -1,13 +1,8 @@
-"""Every bad-input case of docs/uploads.md end to end: the defined outcome, and valid + rejected == total."""
+"""Every bad-input case of docs/product_uploads.md end to end: the defined outcome, and valid + rejected == total."""
 
 import pytest
 
-from tests.assets.test_uploads_support import (  # noqa: F401
-    HEADER,
-    csv_body,
-    product_line,
-    uploads_env_fixture,
-)
+from tests.assets.product_uploads.sandbox import HEADER, csv_body, product_line
 
 CLEAN = [product_line(1), product_line(2)]
 
@@ -96,7 +91,7 @@ def test_file_is_refused_whole(uploads_env, name, body, message, counted_rows):
 
 
 def test_two_vendors_uploading_in_the_same_second_do_not_collide(uploads_env):
-    # Same file name, same content, same second: the seed's UPLOAD_{timestamp} would give both one id.
+    # Same file name, same content, same second: an id from the timestamp alone would give both one id.
     body = csv_body(product_line(1))
     for _attempt in range(5):  # two PUTs can straddle a second boundary; retry until they share one
         first = uploads_env.put("uploads/VEND001/products.csv", body)

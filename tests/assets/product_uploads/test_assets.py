@@ -7,7 +7,7 @@ from decimal import Decimal
 import boto3
 
 from assets.product_uploads.assets import product_upload_records, validated_products
-from tests.assets.test_uploads_support import csv_body, product_line, uploads_env_fixture  # noqa: F401
+from tests.assets.product_uploads.sandbox import csv_body, product_line
 
 
 def check_results(result) -> dict[str, tuple[bool, str]]:

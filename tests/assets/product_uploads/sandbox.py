@@ -1,6 +1,6 @@
-"""Fixtures of the upload tests: a private schema, bucket, table, queue and topic per test on the real stack.
+"""The product_uploads test sandbox: a private schema, bucket, table, queue and topic per test on the real stack.
 
-Imported by tests/assets/test_uploads*.py and tests/sensors/test_upload_sensor*.py. No tests here.
+Used by tests/assets/product_uploads/ (the fixture is registered in its conftest.py). No tests here.
 """
 
 import json
@@ -22,9 +22,11 @@ from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
 from deploy.local.sources.database import create_upload_sandbox, drop_schema
 from ecom_pipeline.product_uploads.csv_parser import PRODUCT_COLUMNS
 from ecom_pipeline.product_uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG, parse_upload_key
-from ecom_pipeline.product_uploads.upload_id import make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.upload_id import make_upload_id
 from resources import build_resources
-from resources.product_uploads.upload_records_table import ProductUploadsConfig, UploadRecordsResource
+from resources.product_uploads.config import ProductUploadsConfig
+from resources.product_uploads.upload_records_table import UploadRecordsResource
+from resources.s3_objects import head_object_version
 from tests.live_stack import drain_queue, fetch_row
 
 HEADER = ",".join(PRODUCT_COLUMNS)
@@ -93,10 +95,9 @@ class UploadsEnv:
     def put(self, key: str, body: bytes) -> Upload:
         s3 = boto3.client("s3")
         s3.put_object(Bucket=self.bucket, Key=key, Body=body)
-        head = s3.head_object(Bucket=self.bucket, Key=key)
+        version = head_object_version(s3, self.bucket, key)
         vendor = parse_upload_key(key).vendor_id
-        etag = normalize_etag(head["ETag"])
-        return Upload(key, etag, make_upload_id(vendor, head["LastModified"], key, etag))
+        return Upload(key, version.etag, make_upload_id(vendor, version))
 
     def run(self, upload: Upload, tags: bool = True, assets: list | None = None):
         """Materialize the upload's partition as a sensor-launched run would (tags name key and ETag)."""

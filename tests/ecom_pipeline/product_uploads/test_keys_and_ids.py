@@ -8,9 +8,15 @@ from ecom_pipeline.product_uploads.object_keys import (
     parse_upload_key,
     vendor_folder_of,
 )
-from ecom_pipeline.product_uploads.upload_id import is_upload_id, make_upload_id, normalize_etag
+from ecom_pipeline.product_uploads.upload_id import is_upload_id, make_upload_id
+from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag
 
 SECOND = datetime(2024, 12, 21, 10, 30, 45, tzinfo=UTC)
+
+
+def version(key: str, etag: str, last_modified: datetime = SECOND) -> S3ObjectVersion:
+    """The object version as S3 reports it (a quoted ETag, as listings and HeadObject return it)."""
+    return S3ObjectVersion.from_response({"Key": key, "ETag": etag, "Size": 1, "LastModified": last_modified})
 
 
 @pytest.mark.parametrize(
@@ -60,34 +66,37 @@ def test_vendor_folder_and_report_key():
 
 
 def test_two_vendors_in_the_same_second_get_different_ids():
-    a = make_upload_id("VEND001", SECOND, "uploads/VEND001/products.csv", '"etag1"')
-    b = make_upload_id("VEND002", SECOND, "uploads/VEND002/products.csv", '"etag1"')
+    a = make_upload_id("VEND001", version("uploads/VEND001/products.csv", '"etag1"'))
+    b = make_upload_id("VEND002", version("uploads/VEND002/products.csv", '"etag1"'))
     assert a != b
     assert a.startswith("UPLOAD_VEND001_20241221_103045_") and is_upload_id(a) and is_upload_id(b)
 
 
 def test_same_vendor_same_second_different_files_differ():
-    a = make_upload_id("VEND001", SECOND, "uploads/VEND001/a.csv", "e")
-    b = make_upload_id("VEND001", SECOND, "uploads/VEND001/b.csv", "e")
+    a = make_upload_id("VEND001", version("uploads/VEND001/a.csv", "e"))
+    b = make_upload_id("VEND001", version("uploads/VEND001/b.csv", "e"))
     assert a != b
 
 
 def test_id_is_deterministic_per_object_version():
     key = "uploads/VEND001/a.csv"
     local = SECOND.astimezone(timezone(timedelta(hours=2)))
-    assert make_upload_id("VEND001", SECOND, key, '"e1"') == make_upload_id("VEND001", local, key, "e1")
-    assert make_upload_id("VEND001", SECOND, key, "e1") != make_upload_id("VEND001", SECOND, key, "e2")
+    assert make_upload_id("VEND001", version(key, '"e1"')) == make_upload_id(
+        "VEND001", version(key, "e1", local)
+    )
+    assert make_upload_id("VEND001", version(key, "e1")) != make_upload_id("VEND001", version(key, "e2"))
 
 
 def test_unsafe_vendor_folder_is_sanitised():
-    upload_id = make_upload_id("Café Ltd_x/y" * 4, SECOND, "k", "e")
+    upload_id = make_upload_id("Café Ltd_x/y" * 4, version("k", "e"))
     assert is_upload_id(upload_id) and len(upload_id) <= 58
 
 
 def test_naive_timestamp_is_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
-        make_upload_id("VEND001", datetime(2024, 1, 1), "k", "e")
+        make_upload_id("VEND001", version("k", "e", datetime(2024, 1, 1)))
 
 
 def test_normalize_etag():
+    """The shared `normalize_etag` on the quoted ETags S3 returns for uploads."""
     assert normalize_etag(' "abc" ') == "abc"

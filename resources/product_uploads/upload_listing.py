@@ -1,0 +1,152 @@
+"""Listing new upload objects for `product_uploads_sensor`: per vendor folder after its cursor, then a sweep page.
+
+Why these calls stay here instead of going through `resources.s3_objects.list_object_versions`:
+- the vendor-folder listing and each folder's key listing use `Delimiter="/"`, so `error_reports/` and deeper
+  paths are never listed and never become a folder's StartAfter cursor (report keys sort after upper-case
+  file names: a cursor on one would hide every later `VEND001_*.csv` from the fast path);
+- the sweep reads exactly one page (`MaxKeys`) per tick and finishes its pass on `IsTruncated == False`;
+  the shared function pages on by itself and reports neither.
+Every listed entry still becomes the shared `S3ObjectVersion` (`S3ObjectVersion.from_response`).
+Listing strategy and cursor: ecom_pipeline/product_uploads/sensor_cursor.py.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ecom_pipeline.product_uploads.object_keys import parse_upload_key, vendor_folder_of
+from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
+from ecom_pipeline.s3_objects import S3ObjectVersion
+from resources.product_uploads.config import ProductUploadsConfig
+
+
+@dataclass
+class UploadScan:
+    """What one tick found, and how much listing it took (for the tick log and the tests)."""
+
+    objects: list[S3ObjectVersion] = field(default_factory=list)
+    list_calls: int = 0
+    keys_listed: int = 0
+    vendors: int = 0
+    sweep_pass_finished: bool = False
+
+
+def scan_uploads(
+    client: Any,
+    config: ProductUploadsConfig,
+    cursor: UploadSensorCursor,
+    now: datetime,
+    already_requested: Callable[[S3ObjectVersion], bool] = lambda obj: False,
+) -> UploadScan:
+    """New upload objects per vendor folder after its cursor, then one sweep page; advances `cursor`.
+
+    `already_requested` lets the sweep skip object versions that already have a partition, so a pass does
+    not re-request every recent upload.
+    """
+    scan = UploadScan()
+    cursor.start_if_new(now)
+    budget = config.sensor_max_runs_per_tick
+    seen: set[str] = set()  # versions (key@etag) the fast path found this tick
+    for vendor in _vendor_folders(client, config, scan):
+        if budget <= 0:
+            break
+        budget = _scan_vendor(client, config, cursor, vendor, budget, scan, seen)
+    if budget > 0:
+        _sweep_page(client, config, cursor, budget, scan, seen, now, already_requested)
+    return scan
+
+
+def _list(client: Any, scan: UploadScan, **kwargs: Any) -> dict[str, Any]:
+    response = client.list_objects_v2(**kwargs)
+    scan.list_calls += 1
+    scan.keys_listed += len(response.get("Contents", []))
+    return response
+
+
+def _vendor_folders(client: Any, config: ProductUploadsConfig, scan: UploadScan) -> list[str]:
+    vendors: list[str] = []
+    kwargs: dict[str, Any] = {
+        "Bucket": config.uploads_bucket,
+        "Prefix": config.uploads_prefix,
+        "Delimiter": "/",
+        "MaxKeys": config.sensor_page_size,
+    }
+    while True:
+        response = _list(client, scan, **kwargs)
+        for entry in response.get("CommonPrefixes", []):
+            vendor = vendor_folder_of(entry["Prefix"], config.uploads_prefix)
+            if vendor:
+                vendors.append(vendor)
+        if not response.get("IsTruncated"):
+            break
+        kwargs["ContinuationToken"] = response["NextContinuationToken"]
+    scan.vendors = len(vendors)
+    return vendors
+
+
+def _scan_vendor(
+    client: Any,
+    config: ProductUploadsConfig,
+    cursor: UploadSensorCursor,
+    vendor: str,
+    budget: int,
+    scan: UploadScan,
+    seen: set[str],
+) -> int:
+    """Keys of one vendor folder after its cursor (Delimiter keeps error_reports/ and deeper paths out)."""
+    kwargs: dict[str, Any] = {
+        "Bucket": config.uploads_bucket,
+        "Prefix": f"{config.uploads_prefix}{vendor}/",
+        "Delimiter": "/",
+        "MaxKeys": config.sensor_page_size,
+    }
+    if cursor.vendor_after.get(vendor):
+        kwargs["StartAfter"] = cursor.vendor_after[vendor]
+    while True:
+        response = _list(client, scan, **kwargs)
+        for item in response.get("Contents", []):
+            if budget <= 0:
+                return 0
+            obj = S3ObjectVersion.from_response(item)
+            cursor.vendor_after[vendor] = obj.key
+            if parse_upload_key(obj.key, config.uploads_prefix):
+                scan.objects.append(obj)
+                seen.add(obj.version)
+                budget -= 1
+        if not response.get("IsTruncated"):
+            return budget
+        kwargs.pop("StartAfter", None)
+        kwargs["ContinuationToken"] = response["NextContinuationToken"]
+
+
+def _sweep_page(
+    client: Any,
+    config: ProductUploadsConfig,
+    cursor: UploadSensorCursor,
+    budget: int,
+    scan: UploadScan,
+    seen: set[str],
+    now: datetime,
+    already_requested: Callable[[S3ObjectVersion], bool],
+) -> None:
+    kwargs: dict[str, Any] = {
+        "Bucket": config.uploads_bucket,
+        "Prefix": config.uploads_prefix,
+        "MaxKeys": config.sensor_sweep_keys_per_tick,
+    }
+    if cursor.sweep_after:
+        kwargs["StartAfter"] = cursor.sweep_after
+    response = _list(client, scan, **kwargs)
+    for item in response.get("Contents", []):
+        obj = S3ObjectVersion.from_response(item)
+        if parse_upload_key(obj.key, config.uploads_prefix) and cursor.sweep_wants(obj.last_modified):
+            if obj.version not in seen and not already_requested(obj):
+                if budget <= 0:
+                    return  # resume at this key next tick
+                scan.objects.append(obj)
+                budget -= 1
+        cursor.sweep_after = obj.key
+    if not response.get("IsTruncated"):
+        cursor.finish_sweep_pass(now)
+        scan.sweep_pass_finished = True
