@@ -1,4 +1,4 @@
-"""Configuration of the metric file imports (seed 000): where files arrive, where bad ones go, limits."""
+"""Configuration of the metric file imports: where files arrive, where bad ones go, limits."""
 
 from typing import Any
 
