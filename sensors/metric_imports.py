@@ -104,7 +104,7 @@ def metric_imports_sensor(
     context: SensorEvaluationContext, metric_imports_config: MetricImportsConfig
 ) -> SensorResult | SkipReason:
     config = metric_imports_config
-    objects = list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
+    objects = list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
     fresh, cursor = LastModifiedCursor.from_json(context.cursor).select_new(objects, limit=MAX_RUNS_PER_TICK)
     if not fresh:
         return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
@@ -151,7 +151,7 @@ def metric_imports_sweep_schedule(
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     objects = [
         obj
-        for obj in list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
+        for obj in list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
         if _usable_partition_key(obj.key)
     ]
     conn = rds.connect()

@@ -60,7 +60,7 @@ def imported_metrics(
     config = metric_imports_config
     keys = list(context.partition_keys)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
-    s3_client = config.s3_client()
+    s3_client = config.client("s3")
     importer = FileImporter(
         context.log,
         context.run_id,

@@ -138,20 +138,21 @@ def record_rejection(
 ) -> None:
     """Mark the version rejected. Rows of an earlier good version of the key stay (and stay counted)."""
     with conn.cursor() as cur:
-        _upsert_ledger(
-            cur,
-            tables,
-            file,
-            {
-                "status": REJECTED,
-                "records_in_file": rejection.total_records,
-                "reason_code": rejection.reason_code,
-                "error": rejection.message,
-                "record_index": rejection.record_index,
-                "quarantine_key": quarantined_at,
-                "run_id": run_id,
-                "last_attempt_at": datetime.now(UTC),
-            },
+        cur.execute(
+            *_ledger_upsert(
+                tables,
+                file,
+                {
+                    "status": REJECTED,
+                    "records_in_file": rejection.total_records,
+                    "reason_code": rejection.reason_code,
+                    "error": rejection.message,
+                    "record_index": rejection.record_index,
+                    "quarantine_key": quarantined_at,
+                    "run_id": run_id,
+                    "last_attempt_at": datetime.now(UTC),
+                },
+            )
         )
 
 
@@ -160,29 +161,20 @@ def record_failure(
 ) -> None:
     """Mark the version failed so the schedule's sweep retries it; never downgrades an imported version."""
     with conn.cursor() as cur:
-        _upsert_ledger(
-            cur,
-            tables,
-            file,
-            {
-                "status": FAILED,
-                "reason_code": DATABASE_ERROR,
-                "error": error,
-                "run_id": run_id,
-                "last_attempt_at": datetime.now(UTC),
-            },
-            keep_if_imported=True,
+        cur.execute(
+            *_ledger_upsert(
+                tables,
+                file,
+                {
+                    "status": FAILED,
+                    "reason_code": DATABASE_ERROR,
+                    "error": error,
+                    "run_id": run_id,
+                    "last_attempt_at": datetime.now(UTC),
+                },
+                keep_if_imported=True,
+            )
         )
-
-
-def _upsert_ledger(
-    cur: psycopg2.extensions.cursor,
-    tables: ImportTables,
-    file: FileVersion,
-    values: dict[str, object],
-    keep_if_imported: bool = False,
-) -> None:
-    cur.execute(*_ledger_upsert(tables, file, values, keep_if_imported))
 
 
 def _ledger_upsert(
