@@ -6,7 +6,7 @@ Phases, each into an empty `metrics` table of the same shape (LIKE public.metric
 indexes) in a throwaway schema, files in a throwaway bucket:
 
 - plain COPY: every row of every file, already formatted in memory, in one COPY and one commit: the floor
-  for writing these rows to this table (the issue's reference);
+  for writing these rows to this table (every ratio below is taken against it);
 - plain per file: what a minimal script does for the same I/O: S3 GET, json.loads, COPY, commit, per file;
 - import core: the asset's building blocks without Dagster, one file after another: GET, validate, COPY with
   the ledger row and the check figures in one transaction;

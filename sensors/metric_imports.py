@@ -1,4 +1,4 @@
-"""Triggers of the metric imports: new files (in place of the S3 event) and a periodic sweep (in place of EventBridge).
+"""Triggers of the metric imports: new files (the sensor) and a periodic sweep of what it missed (the schedule).
 
 `metric_imports_sensor` turns each new file version under `imports/` into a partition and requests runs keyed by
 (key, ETag), so a duplicate event or a re-listing launches nothing twice. New files found in one tick are
