@@ -6,7 +6,7 @@ Phases, each into an empty `metrics` table of the same shape (LIKE public.metric
 indexes) in a throwaway schema, files in a throwaway bucket:
 
 - plain COPY: every row of every file, already formatted in memory, in one COPY and one commit: the floor
-  for writing these rows to this table (the issue's reference);
+  for writing these rows to this table (every ratio below is taken against it);
 - plain per file: what a minimal script does for the same I/O: S3 GET, json.loads, COPY, commit, per file;
 - import core: the asset's building blocks without Dagster, one file after another: GET, validate, COPY with
   the ledger row and the check figures in one transaction;
@@ -51,11 +51,12 @@ from deploy.local.postgres_server import PostgresServer
 from deploy.local.sources.database import create_metric_import_sandbox, drop_schema
 from deploy.local.stack_config import StackConfig
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS, copy_text
-from ecom_pipeline.metric_imports.selection import S3Object, batches_of_new_files
+from ecom_pipeline.metric_imports.selection import FileVersion, batches_of_new_files
 from ecom_pipeline.metric_imports.validation import parse_metric_file
+from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag
 from resources import build_resources
 from resources.metric_imports.config import MetricImportsConfig
-from resources.metric_imports.ledger import FileVersion, ImportTables, import_file_rows
+from resources.metric_imports.ledger import ImportTables, import_file_rows
 
 PLAIN_COPY = "plain COPY (one statement)"
 NAMES = (
@@ -178,7 +179,9 @@ def import_core(dsn: str, config: MetricImportsConfig, keys: list[str]) -> Calla
         conn = psycopg2.connect(dsn)  # reused across files, as RdsPostgresResource.transaction() does
         for key in keys:
             response = s3.get_object(Bucket=config.bucket, Key=key)
-            file = FileVersion(config.bucket, key, response["ETag"].strip('"'), response["ContentLength"])
+            file = FileVersion(
+                config.bucket, key, normalize_etag(response["ETag"]), response["ContentLength"]
+            )
             parsed = parse_metric_file(key, response["Body"].read(), config.max_file_bytes)
             import_file_rows(conn, tables, file, copy_text(parsed), len(parsed), "bench")
             conn.commit()
@@ -201,7 +204,7 @@ def through_asset(config: MetricImportsConfig, keys: list[str], per_file: bool) 
     job = defs.resolve_job_def(metric_imports_job.name)
     s3 = boto3.client("s3")
     sizes = {key: s3.head_object(Bucket=config.bucket, Key=key)["ContentLength"] for key in keys}
-    objects = [S3Object(key, "", sizes[key], datetime.now(UTC)) for key in keys]
+    objects = [S3ObjectVersion(key, "", sizes[key], datetime.now(UTC)) for key in keys]
     if per_file:
         batches = [[obj] for obj in objects]
     else:

@@ -1,4 +1,4 @@
-"""Triggers of the metric imports, as in seed 000: new files (the S3 event) and a periodic sweep (EventBridge).
+"""Triggers of the metric imports: new files (the sensor) and a periodic sweep of what it missed (the schedule).
 
 `metric_imports_sensor` turns each new file version under `imports/` into a partition and requests runs keyed by
 (key, ETag), so a duplicate event or a re-listing launches nothing twice. New files found in one tick are
@@ -37,18 +37,16 @@ from assets.partitions import (
     partition_range_tags,
 )
 from ecom_pipeline.metric_imports.selection import (
-    S3Object,
-    SensorCursor,
     batches_of_new_files,
     files_needing_import,
-    import_run_key,
     is_metric_file_key,
-    new_objects,
-    normalize_etag,
 )
+from ecom_pipeline.s3_objects import S3ObjectVersion
+from ecom_pipeline.sensor_cursors import LastModifiedCursor
 from resources.metric_imports.config import MetricImportsConfig
 from resources.metric_imports.ledger import ImportTables, ledger_entries
 from resources.rds import RdsPostgresResource
+from resources.s3_objects import list_object_versions
 
 ETAG_TAG = "ecom/metric_import_etag"
 TRIGGER_TAG = "ecom/metric_import_trigger"
@@ -64,31 +62,30 @@ _IN_FLIGHT = [
 ]
 
 
-def list_metric_files(s3_client: Any, bucket: str, prefix: str) -> Iterator[S3Object]:
+def list_metric_files(s3_client: Any, bucket: str, prefix: str) -> Iterator[S3ObjectVersion]:
     """Every object under the imports prefix (folder markers left out), page by page."""
-    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if is_metric_file_key(item["Key"], prefix):
-                yield S3Object(item["Key"], normalize_etag(item["ETag"]), item["Size"], item["LastModified"])
+    return (
+        obj for obj in list_object_versions(s3_client, bucket, prefix) if is_metric_file_key(obj.key, prefix)
+    )
 
 
 def _usable_partition_key(key: str) -> bool:
     return not any(bad in key for bad in _INVALID_PARTITION_SUBSTRINGS)
 
 
-def _run_request(obj: S3Object, run_key: str, trigger: str) -> RunRequest:
+def _run_request(obj: S3ObjectVersion, run_key: str, trigger: str) -> RunRequest:
     return RunRequest(run_key=run_key, partition_key=obj.key, tags={ETAG_TAG: obj.etag, TRIGGER_TAG: trigger})
 
 
-def _batch_run_request(batch: list[S3Object]) -> RunRequest:
+def _batch_run_request(batch: list[S3ObjectVersion]) -> RunRequest:
     """One run over a range of new partitions; the run key covers every member version, so a replayed
     tick with the same files maps to the same key and a different batch never collides with it."""
     if len(batch) == 1:
-        return _run_request(batch[0], import_run_key(batch[0].key, batch[0].etag), "sensor")
-    members = "\n".join(import_run_key(obj.key, obj.etag) for obj in batch)
+        return _run_request(batch[0], batch[0].version, "sensor")
+    members = "\n".join(obj.version for obj in batch)
     digest = hashlib.sha256(members.encode()).hexdigest()[:16]
     return RunRequest(
-        run_key=f"{import_run_key(batch[0].key, batch[0].etag)}+{len(batch) - 1}:{digest}",
+        run_key=f"{batch[0].version}+{len(batch) - 1}:{digest}",
         tags={
             **partition_range_tags(batch[0].key, batch[-1].key),
             FILE_COUNT_TAG: str(len(batch)),
@@ -107,13 +104,13 @@ def metric_imports_sensor(
     context: SensorEvaluationContext, metric_imports_config: MetricImportsConfig
 ) -> SensorResult | SkipReason:
     config = metric_imports_config
-    objects = list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
-    fresh, cursor = new_objects(objects, SensorCursor.parse(context.cursor), limit=MAX_RUNS_PER_TICK)
+    objects = list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
+    fresh, cursor = LastModifiedCursor.from_json(context.cursor).select_new(objects, limit=MAX_RUNS_PER_TICK)
     if not fresh:
         return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
     name = metric_import_file_partitions.name
-    known: list[S3Object] = []
-    new: list[S3Object] = []
+    known: list[S3ObjectVersion] = []
+    new: list[S3ObjectVersion] = []
     for obj in fresh:
         if not _usable_partition_key(obj.key):
             context.log.error(
@@ -129,8 +126,8 @@ def metric_imports_sensor(
             _batch_run_request(batch)
             for batch in batches_of_new_files(new, METRIC_IMPORT_FILES_PER_RUN, METRIC_IMPORT_BYTES_PER_RUN)
         ]
-        + [_run_request(obj, import_run_key(obj.key, obj.etag), "sensor") for obj in known],
-        cursor=cursor.serialize(),
+        + [_run_request(obj, obj.version, "sensor") for obj in known],
+        cursor=cursor.to_json(),
         dynamic_partitions_requests=[
             metric_import_file_partitions.build_add_request([obj.key for obj in new])
         ],
@@ -154,7 +151,7 @@ def metric_imports_sweep_schedule(
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     objects = [
         obj
-        for obj in list_metric_files(config.s3_client(), config.bucket, config.imports_prefix)
+        for obj in list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
         if _usable_partition_key(obj.key)
     ]
     conn = rds.connect()
@@ -178,10 +175,7 @@ def metric_imports_sweep_schedule(
     if missing:
         context.instance.add_dynamic_partitions(metric_import_file_partitions.name, missing)
     # The tick time in the run key: a file that fails again is retried by the next sweep, once per sweep.
-    return [
-        _run_request(obj, f"sweep:{import_run_key(obj.key, obj.etag)}:{now.isoformat()}", "schedule")
-        for obj in due
-    ]
+    return [_run_request(obj, f"sweep:{obj.version}:{now.isoformat()}", "schedule") for obj in due]
 
 
 def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:

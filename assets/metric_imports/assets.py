@@ -1,7 +1,7 @@
-"""`imported_metrics`: metric JSON files from S3 into PostgreSQL `metrics`, each file all rows or none (seed 000).
+"""`imported_metrics`: metric JSON files from S3 into PostgreSQL `metrics`, each file all rows or none.
 
 One partition per file (the S3 key), so every import is visible in the UI and can be re-run alone. A run
-covers one file or a range of them (the sensor batches new files, backfills run `FILES_PER_RUN` at a time):
+covers one file or a range of them (the sensor batches new files, backfills run `METRIC_IMPORT_FILES_PER_RUN` at a time):
 per-run overhead would otherwise cost more than the import of a typical file. Each file still commits in its
 own transaction with its ledger row and gets its own materialization; transient database errors retry that
 transaction with backoff; bad input is quarantined, dead-lettered and announced, and never retried.
@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from dagster import (
     AssetCheckResult,
-    AssetCheckSpec,
     AssetExecutionContext,
     AssetMaterialization,
     BackfillPolicy,
@@ -25,25 +24,19 @@ from dagster import (
     asset,
 )
 
-from assets.metric_imports.file_import import (
-    SUCCEEDED,
-    FileImporter,
-    FileOutcome,
-    PreparedFile,
-    prepared_in_order,
-)
+from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, LISTED_FILES, check_results
 from assets.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
+from ecom_pipeline.metric_imports.quarantine import PreparedFile
 from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED
 from resources.aws import CloudWatchMetricsResource, SnsResource, SqsResource
+from resources.metric_imports.cloudwatch_counts import publish_counts
 from resources.metric_imports.config import MetricImportsConfig
-from resources.metric_imports.dead_letters import DeadLetters, publish_counts
+from resources.metric_imports.dead_letters import DeadLetters
+from resources.metric_imports.file_reader import prepared_in_order
+from resources.metric_imports.file_writer import SUCCEEDED, FileImporter, FileOutcome
 from resources.metric_imports.ledger import ImportTables
 from resources.rds import RdsPostgresResource
-
-ROW_COUNT_CHECK = "row_count_matches_file"
-NO_DUPLICATES_CHECK = "no_duplicate_name_timestamp"
-_LISTED_FILES = 20
 
 
 @asset(
@@ -53,18 +46,7 @@ _LISTED_FILES = 20
     kinds={"s3", "postgres"},
     op_tags={LAMBDA_SIZE_TAG: "small"},
     output_required=False,  # materializations are yielded per file, as each one commits
-    check_specs=[
-        AssetCheckSpec(
-            ROW_COUNT_CHECK,
-            asset="imported_metrics",
-            description="Rows in `metrics` from each file of the run equal the file's record count.",
-        ),
-        AssetCheckSpec(
-            NO_DUPLICATES_CHECK,
-            asset="imported_metrics",
-            description="No (name, timestamp) appears twice among one file's rows.",
-        ),
-    ],
+    check_specs=IMPORTED_METRICS_CHECKS,
 )
 def imported_metrics(
     context: AssetExecutionContext,
@@ -78,9 +60,14 @@ def imported_metrics(
     config = metric_imports_config
     keys = list(context.partition_keys)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
-    s3_client = config.s3_client()
+    s3_client = config.client("s3")
     importer = FileImporter(
-        context, config, rds, tables, DeadLetters(s3_client, sqs, sns, config, context.run_id)
+        context.log,
+        context.run_id,
+        config,
+        rds,
+        tables,
+        DeadLetters(s3_client, sqs, sns, config, context.run_id),
     )
     run_context = {
         "files_in_run": len(keys),
@@ -127,7 +114,7 @@ def imported_metrics(
     )
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
     if succeeded:
-        yield from _check_results(succeeded)
+        yield from check_results(succeeded)
     failures = [o for o in outcomes if o.status not in SUCCEEDED]
     if failures:  # the run fails for these files; their partitions show as failed in the UI
         raise _failure(failures, outcomes, len(keys))
@@ -174,7 +161,7 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         return Failure(description=only.message, metadata=only.metadata, allow_retries=retryable)
     untouched = planned - len(outcomes)
     lines = ["| file | outcome | reason |", "|---|---|---|"] + [
-        f"| {o.key} | {o.status} | {o.message.replace('|', '/')} |" for o in failures[:_LISTED_FILES]
+        f"| {o.key} | {o.status} | {o.message.replace('|', '/')} |" for o in failures[:LISTED_FILES]
     ]
     summary = f"{len(failures)} of {planned} files not imported" + (
         f", {untouched} not attempted after a database failure" if untouched else ""
@@ -188,45 +175,3 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         },
         allow_retries=retryable,
     )
-
-
-def _check_results(succeeded: Sequence[FileOutcome]) -> list[AssetCheckResult]:
-    """One result per check for the run's imported files; the metadata names every file that fails."""
-    stats = {o.key: o.stats for o in succeeded if o.stats is not None}
-    mismatched = [o for o in succeeded if stats[o.key].row_count != o.records_in_file]
-    duplicated = [o for o in succeeded if stats[o.key].duplicate_groups]
-    rows_in_table = sum(stats[o.key].row_count for o in succeeded)
-    records = sum(o.records_in_file for o in succeeded)
-    count_lines = [
-        f"- {o.key}: {stats[o.key].row_count} rows in the table, {o.records_in_file} records in the file"
-        for o in mismatched[:_LISTED_FILES]
-    ]
-    duplicate_lines = [
-        f"- {o.key}: {name} @ {ts.isoformat()}: {n} rows"
-        for o in duplicated[:_LISTED_FILES]
-        for name, ts, n in stats[o.key].duplicate_examples
-    ]
-    files = {"file": succeeded[0].key} if len(succeeded) == 1 else {"files_checked": len(succeeded)}
-    return [
-        AssetCheckResult(
-            check_name=ROW_COUNT_CHECK,
-            passed=not mismatched,
-            metadata=files
-            | {
-                "rows_in_table": rows_in_table,
-                "records_in_file": records,
-                "files_mismatched": len(mismatched),
-                "mismatches": MetadataValue.md("\n".join(count_lines) or "none"),
-            },
-        ),
-        AssetCheckResult(
-            check_name=NO_DUPLICATES_CHECK,
-            passed=not duplicated,
-            metadata=files
-            | {
-                "duplicate_groups": sum(stats[o.key].duplicate_groups for o in duplicated),
-                "files_with_duplicates": len(duplicated),
-                "examples": MetadataValue.md("\n".join(duplicate_lines) or "none"),
-            },
-        ),
-    ]

@@ -1,1 +1,1 @@
-"""Metric file imports (seed 000): validation, COPY formatting and file selection, free of Dagster and AWS."""
+"""Metric file imports, pure logic: validation, COPY formatting, file selection and the quarantine decision."""

@@ -10,6 +10,8 @@ INVALID_JSON = "invalid_json"
 NOT_AN_ARRAY = "not_an_array"
 EMPTY_ARRAY = "empty_array"
 INVALID_RECORD = "invalid_record"
+# Not a rejection: the database kept failing. Dead-lettered and marked failed for the sweep, not quarantined.
+DATABASE_ERROR = "database_error"
 
 
 @dataclass(frozen=True)

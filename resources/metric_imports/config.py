@@ -1,6 +1,4 @@
-"""Configuration of the metric file imports (seed 000): where files arrive, where bad ones go, limits."""
-
-from typing import Any
+"""Configuration of the metric file imports: where files arrive, where bad ones go, limits."""
 
 from pydantic import Field, model_validator
 
@@ -12,7 +10,7 @@ class MetricImportsConfig(AwsClientResource):
 
     Build it with `MetricImportsConfig(bucket=EnvVar("IMPORTS_BUCKET"), dlq_url=EnvVar("IMPORT_DLQ_URL"),
     notifications_topic_arn=EnvVar("NOTIFICATIONS_TOPIC_ARN"), environment=EnvVar("ECOM_ENV"))`.
-    It also hands out the S3 client for the bucket: a cached boto3 client, where dagster-aws `S3Resource`
+    Its `client("s3")` is the cached boto3 client of `AwsClientResource`, where dagster-aws `S3Resource`
     builds a new session for every run (0.1-0.3 s, more than importing a small file).
     """
 
@@ -49,9 +47,6 @@ class MetricImportsConfig(AwsClientResource):
     )
     cloudwatch_namespace: str = Field(default="EcomPipeline/MetricImports")
     environment: str = Field(default="local", description="CloudWatch dimension `Environment` (ECOM_ENV).")
-
-    def s3_client(self) -> Any:
-        return self.client("s3")
 
     @model_validator(mode="after")
     def _quarantine_outside_imports(self) -> "MetricImportsConfig":

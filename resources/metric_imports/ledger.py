@@ -15,8 +15,8 @@ from psycopg2 import sql
 
 from ecom_pipeline.errors import ServiceUnavailableError
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
-from ecom_pipeline.metric_imports.rejections import Rejection
-from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, LedgerEntry
+from ecom_pipeline.metric_imports.rejections import DATABASE_ERROR, Rejection
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, FileVersion, LedgerEntry
 
 # Errors after which the same transaction can succeed if simply run again.
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
@@ -45,14 +45,6 @@ class ImportTables:
 
     def describe_metrics(self) -> str:
         return f"{self.schema}.{self.metrics}"
-
-
-@dataclass(frozen=True)
-class FileVersion:
-    bucket: str
-    key: str
-    etag: str
-    size_bytes: int
 
 
 @dataclass(frozen=True)
@@ -146,20 +138,21 @@ def record_rejection(
 ) -> None:
     """Mark the version rejected. Rows of an earlier good version of the key stay (and stay counted)."""
     with conn.cursor() as cur:
-        _upsert_ledger(
-            cur,
-            tables,
-            file,
-            {
-                "status": REJECTED,
-                "records_in_file": rejection.total_records,
-                "reason_code": rejection.reason_code,
-                "error": rejection.message,
-                "record_index": rejection.record_index,
-                "quarantine_key": quarantined_at,
-                "run_id": run_id,
-                "last_attempt_at": datetime.now(UTC),
-            },
+        cur.execute(
+            *_ledger_upsert(
+                tables,
+                file,
+                {
+                    "status": REJECTED,
+                    "records_in_file": rejection.total_records,
+                    "reason_code": rejection.reason_code,
+                    "error": rejection.message,
+                    "record_index": rejection.record_index,
+                    "quarantine_key": quarantined_at,
+                    "run_id": run_id,
+                    "last_attempt_at": datetime.now(UTC),
+                },
+            )
         )
 
 
@@ -168,29 +161,20 @@ def record_failure(
 ) -> None:
     """Mark the version failed so the schedule's sweep retries it; never downgrades an imported version."""
     with conn.cursor() as cur:
-        _upsert_ledger(
-            cur,
-            tables,
-            file,
-            {
-                "status": FAILED,
-                "reason_code": "database_error",
-                "error": error,
-                "run_id": run_id,
-                "last_attempt_at": datetime.now(UTC),
-            },
-            keep_if_imported=True,
+        cur.execute(
+            *_ledger_upsert(
+                tables,
+                file,
+                {
+                    "status": FAILED,
+                    "reason_code": DATABASE_ERROR,
+                    "error": error,
+                    "run_id": run_id,
+                    "last_attempt_at": datetime.now(UTC),
+                },
+                keep_if_imported=True,
+            )
         )
-
-
-def _upsert_ledger(
-    cur: psycopg2.extensions.cursor,
-    tables: ImportTables,
-    file: FileVersion,
-    values: dict[str, object],
-    keep_if_imported: bool = False,
-) -> None:
-    cur.execute(*_ledger_upsert(tables, file, values, keep_if_imported))
 
 
 def _ledger_upsert(
@@ -219,13 +203,6 @@ def ledger_entries(conn: psycopg2.extensions.connection, tables: ImportTables) -
     with conn.cursor() as cur:
         cur.execute(sql.SQL("SELECT file_key, etag, status FROM {}").format(tables.ledger_id))
         return {key: LedgerEntry(etag=etag, status=status) for key, etag, status in cur.fetchall()}
-
-
-def ledger_row(conn: psycopg2.extensions.connection, tables: ImportTables, file_key: str) -> dict | None:
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT * FROM {} WHERE file_key = %s").format(tables.ledger_id), [file_key])
-        row = cur.fetchone()
-        return dict(zip([d.name for d in cur.description], row, strict=True)) if row else None
 
 
 _DUPLICATE_EXAMPLES = 10

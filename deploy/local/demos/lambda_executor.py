@@ -25,7 +25,8 @@ from deploy.local.lambda_functions import ensure_step_functions
 from deploy.local.sources.metric_files import metric_json
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.lambda_executor import markers
-from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag
+from ecom_pipeline.metric_imports.selection import import_run_key
+from ecom_pipeline.s3_objects import normalize_etag
 from sensors.metric_imports import ETAG_TAG, TRIGGER_TAG
 from sensors.product_uploads import upload_run_request
 

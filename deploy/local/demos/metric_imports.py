@@ -21,7 +21,9 @@ from dagster import RunRequest
 from assets.partitions import keys_in_range, metric_import_file_partitions, partition_range_of
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from deploy.local.sources.metric_files import demo_metric_files
-from ecom_pipeline.metric_imports.selection import import_run_key, normalize_etag, quarantine_key
+from ecom_pipeline.metric_imports.quarantine import quarantine_key
+from ecom_pipeline.metric_imports.selection import import_run_key
+from ecom_pipeline.s3_objects import normalize_etag
 
 SENSOR = "metric_imports_sensor"
 SCHEDULE = "metric_imports_sweep_schedule"

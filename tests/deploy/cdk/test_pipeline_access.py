@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 
 from deploy.cdk.settings import IMPORT_QUARANTINE_PATTERN, METRIC_NAMESPACES, UPLOAD_ERROR_REPORTS_PATTERN
-from ecom_pipeline.metric_imports.selection import quarantine_key
+from ecom_pipeline.metric_imports.quarantine import quarantine_key
 from ecom_pipeline.product_uploads.object_keys import error_report_key, parse_upload_key
 from resources.energy_series.config import EnergySeriesConfig
 from resources.metric_imports.config import MetricImportsConfig

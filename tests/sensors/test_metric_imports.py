@@ -18,15 +18,16 @@ from dagster import (
 from assets.metric_imports import metric_imports_job
 from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
+from ecom_pipeline.metric_imports.selection import FileVersion
 from resources import build_resources
-from resources.metric_imports.ledger import FileVersion, ImportTables, record_failure
+from resources.metric_imports.ledger import ImportTables, record_failure
 from sensors.metric_imports import (
     ETAG_TAG,
     FILE_COUNT_TAG,
     metric_imports_sensor,
     metric_imports_sweep_schedule,
 )
-from tests.assets.test_metric_imports_support import (  # noqa: F401
+from tests.assets.metric_imports.sandbox import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
     metric_records,

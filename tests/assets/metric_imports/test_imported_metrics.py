@@ -5,13 +5,9 @@ import json
 import pytest
 from dagster import DagsterEventType
 
-from assets.metric_imports.assets import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK, imported_metrics
-from tests.assets.test_metric_imports_support import (  # noqa: F401
-    ImportEnv,
-    import_env_fixture,
-    metric_records,
-    source_schema,
-)
+from assets.metric_imports.assets import imported_metrics
+from assets.metric_imports.checks import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
+from tests.assets.metric_imports.sandbox import ImportEnv, metric_records
 
 
 def _materialization_metadata(result) -> dict:

@@ -1,7 +1,7 @@
 """Fixtures of the metric import tests: an isolated schema, bucket, DLQ and topic per test, on the real stack.
 
-The asset and sensor tests import `import_env_fixture` (registered as fixture `import_env`) by name; tests/assets
-and tests/sensors are shared directories, so these fixtures stay out of their conftest.py. No tests here.
+The fixtures are registered for tests/assets/metric_imports by its conftest.py; tests/sensors/test_metric_imports.py
+imports `import_env_fixture` (registered as fixture `import_env`) and `source_schema` by name.
 """
 
 import functools

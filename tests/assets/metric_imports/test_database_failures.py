@@ -10,12 +10,7 @@ import time
 import psycopg2
 from psycopg2 import sql
 
-from tests.assets.test_metric_imports_support import (  # noqa: F401
-    ImportEnv,
-    import_env_fixture,
-    metric_records,
-    source_schema,
-)
+from tests.assets.metric_imports.sandbox import ImportEnv, metric_records
 
 FAIL_ON_RECORD = 30  # the trigger fires on this record, so 30 rows are already in the COPY
 

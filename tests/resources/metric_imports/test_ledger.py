@@ -12,7 +12,8 @@ import pytest
 from psycopg2 import sql
 
 from deploy.local.sources.database import apply_schema, create_metric_import_sandbox, drop_schema
-from resources.metric_imports.ledger import FileVersion, ImportTables, file_row_stats, import_file_rows
+from ecom_pipeline.metric_imports.selection import FileVersion
+from resources.metric_imports.ledger import ImportTables, file_row_stats, import_file_rows
 
 T1 = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)
 T2 = datetime(2026, 3, 17, 12, 1, tzinfo=UTC)

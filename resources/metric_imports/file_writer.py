@@ -1,34 +1,29 @@
-"""One metric file's way through `imported_metrics`: read and validated ahead, then written in one transaction.
+"""Writing a run's prepared metric files: one transaction per file with its ledger row, retried on transient
+database errors; a rejected file is quarantined and a failed one marked for the sweep.
 
-A run imports every file of its partition range. The next files are downloaded on I/O threads and parsed and
-formatted on one parser thread while earlier ones are in their COPY, and `db_writers` files (two by default)
-are written at once, each on its own connection: PostgreSQL works on both cores while this process parses
-(psycopg2 releases the GIL while libpq waits), and S3 round trips overlap the parsing. That is what keeps a
-many-file run near the speed of a bare COPY. At most `read_ahead + db_writers + 1` files are held in memory.
+`db_writers` files (two by default) are written at once, each on its own connection: PostgreSQL works on
+both cores while this process parses (psycopg2 releases the GIL while libpq waits).
 """
 
 import random
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg2.extensions
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import DagsterLogManager, MetadataValue
 
-from ecom_pipeline.metric_imports.copy_format import copy_text
-from ecom_pipeline.metric_imports.rejections import MetricFileRejected, Rejection
-from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, normalize_etag
-from ecom_pipeline.metric_imports.validation import MetricFile, check_size, parse_metric_file
+from ecom_pipeline.metric_imports.quarantine import PreparedFile
+from ecom_pipeline.metric_imports.rejections import DATABASE_ERROR, Rejection
+from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, FileVersion
+from ecom_pipeline.metric_imports.validation import MetricFile
 from resources.metric_imports.config import MetricImportsConfig
 from resources.metric_imports.dead_letters import DeadLetters
 from resources.metric_imports.ledger import (
     TRANSIENT_DB_ERRORS,
     FileRowStats,
-    FileVersion,
     ImportOutcome,
     ImportTables,
     import_file_rows,
@@ -48,18 +43,6 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class PreparedFile:
-    """A file read and validated, ready to write; or why it cannot be (`rejection`, or `file` None: missing)."""
-
-    key: str
-    file: FileVersion | None
-    parsed: MetricFile | None = None
-    rows_text: str = field(default="", repr=False)
-    rejection: Rejection | None = None
-    read_seconds: float = 0.0
-
-
-@dataclass(frozen=True)
 class FileOutcome:
     key: str
     status: str
@@ -68,78 +51,6 @@ class FileOutcome:
     message: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, repr=False)  # the partition's materialization
     stats: FileRowStats | None = None  # what the checks compare, read in the file's transaction
-
-
-@dataclass(frozen=True)
-class DownloadedFile:
-    """An object's bytes; `file` None: the object is gone; `body` None: over the size limit, left unread."""
-
-    key: str
-    file: FileVersion | None
-    body: bytes | None = field(default=None, repr=False)
-    seconds: float = 0.0
-
-
-def download_file(client: Any, config: MetricImportsConfig, key: str) -> DownloadedFile:
-    started = time.perf_counter()
-    try:
-        response = client.get_object(Bucket=config.bucket, Key=key)
-    except client.exceptions.NoSuchKey:
-        return DownloadedFile(key, None)
-    file = FileVersion(config.bucket, key, normalize_etag(response["ETag"]), int(response["ContentLength"]))
-    if file.size_bytes > config.max_file_bytes:
-        response["Body"].close()
-        return DownloadedFile(key, file)
-    return DownloadedFile(key, file, response["Body"].read(), time.perf_counter() - started)
-
-
-def prepare_file(downloaded: DownloadedFile, max_file_bytes: int) -> PreparedFile:
-    """Size-check, parse, validate and format one downloaded file."""
-    key, file = downloaded.key, downloaded.file
-    if file is None:
-        return PreparedFile(key, None)
-    started = time.perf_counter()
-    try:
-        check_size(key, file.size_bytes, max_file_bytes)  # raises for the bodies download_file left unread
-        assert downloaded.body is not None
-        parsed = parse_metric_file(key, downloaded.body, max_file_bytes)
-    except MetricFileRejected as rejected:
-        return PreparedFile(key, file, rejection=rejected.rejection)
-    rows_text = copy_text(parsed)
-    seconds = downloaded.seconds + time.perf_counter() - started
-    return PreparedFile(key, file, parsed, rows_text, read_seconds=seconds)
-
-
-def prepared_in_order(
-    client: Any, config: MetricImportsConfig, keys: Sequence[str], read_ahead: int = 2
-) -> Iterator[PreparedFile]:
-    """The files in `keys` order, `read_ahead` downloads in flight on I/O threads and parsed one at a time on
-    one parser thread, while the caller writes. Parsing is pure Python: a second parsing thread only contends
-    for the GIL (measured: runs about 10% slower, with more CPU), while downloads mostly wait on the network.
-
-    Close the iterator (or exhaust it) to stop the readers; `contextlib.closing` does it on an early exit.
-    """
-    with (
-        ThreadPoolExecutor(read_ahead, thread_name_prefix="metric-file-download") as downloads,
-        ThreadPoolExecutor(1, thread_name_prefix="metric-file-parser") as parser,
-    ):
-        pending: deque[tuple[Future[DownloadedFile], Future[PreparedFile]]] = deque()
-
-        def prepared_once_downloaded(download: Future[DownloadedFile]) -> PreparedFile:
-            return prepare_file(download.result(), config.max_file_bytes)
-
-        try:
-            for key in keys:
-                download = downloads.submit(download_file, client, config, key)
-                pending.append((download, parser.submit(prepared_once_downloaded, download)))
-                if len(pending) > read_ahead:
-                    yield pending.popleft()[1].result()
-            while pending:
-                yield pending.popleft()[1].result()
-        finally:
-            for download, prepared in pending:
-                prepared.cancel()
-                download.cancel()
 
 
 class FileImporter:
@@ -151,13 +62,15 @@ class FileImporter:
 
     def __init__(
         self,
-        context: AssetExecutionContext,
+        log: DagsterLogManager,
+        run_id: str,
         config: MetricImportsConfig,
         rds: RdsPostgresResource,
         tables: ImportTables,
         dead_letters: DeadLetters,
     ) -> None:
-        self.context = context
+        self.log = log
+        self.run_id = run_id
         self.config = config
         self.rds = rds
         self.tables = tables
@@ -172,7 +85,7 @@ class FileImporter:
             message = (
                 f"s3://{self.config.bucket}/{prepared.key} does not exist (deleted after it was detected?)"
             )
-            self.context.log.error(message)
+            self.log.error(message)
             return FileOutcome(prepared.key, MISSING, message=message)
         if prepared.rejection is not None:
             return self._reject(prepared.file, prepared.rejection)
@@ -180,9 +93,7 @@ class FileImporter:
         file, parsed = prepared.file, prepared.parsed
 
         def write(conn: psycopg2.extensions.connection) -> ImportOutcome:
-            return import_file_rows(
-                conn, self.tables, file, prepared.rows_text, len(parsed), self.context.run_id
-            )
+            return import_file_rows(conn, self.tables, file, prepared.rows_text, len(parsed), self.run_id)
 
         try:
             outcome, attempts = self.with_db_retries(
@@ -241,7 +152,7 @@ class FileImporter:
                 if attempt == config.db_attempts:
                     raise
                 delay = config.db_retry_base_seconds * 2 ** (attempt - 1) * (1 + random.random() / 4)
-                self.context.log.warning(
+                self.log.warning(
                     f"{what}: transient database error {type(exc).__name__} on attempt {attempt}/"
                     f"{config.db_attempts}, nothing was committed; retrying in {delay:.1f}s"
                 )
@@ -251,14 +162,12 @@ class FileImporter:
     def _reject(self, file: FileVersion, rejection: Rejection) -> FileOutcome:
         """Quarantine, dead-letter and announce a bad file, then record it; the ledger row comes last so a
         failure on the way leaves the file due for the sweep."""
-        self.context.log.error(f"rejected: {rejection.message}")
+        self.log.error(f"rejected: {rejection.message}")
         quarantined = self.dead_letters.quarantine(file, rejection)
         sent = self.dead_letters.send(file, rejection.reason_code, rejection.message, rejection.as_dict())
         self.with_db_retries(
             lambda: self.in_transaction(
-                lambda conn: record_rejection(
-                    conn, self.tables, file, rejection, quarantined, self.context.run_id
-                )
+                lambda conn: record_rejection(conn, self.tables, file, rejection, quarantined, self.run_id)
             ),
             f"ledger of {file.key}",
         )
@@ -288,16 +197,12 @@ class FileImporter:
         message = (
             f"{file.key}: import failed after {self.config.db_attempts} attempts, no rows written ({error})"
         )
-        self.context.log.error(message)
+        self.log.error(message)
         try:
-            self.in_transaction(
-                lambda conn: record_failure(conn, self.tables, file, message, self.context.run_id)
-            )
+            self.in_transaction(lambda conn: record_failure(conn, self.tables, file, message, self.run_id))
         except Exception as ledger_exc:  # the database is the thing failing; the sweep still finds the file
-            self.context.log.warning(
-                f"could not mark {file.key} failed in the ledger: {type(ledger_exc).__name__}"
-            )
-        self.dead_letters.send(file, "database_error", message, {"error": error}, best_effort=True)
+            self.log.warning(f"could not mark {file.key} failed in the ledger: {type(ledger_exc).__name__}")
+        self.dead_letters.send(file, DATABASE_ERROR, message, {"error": error}, best_effort=True)
         return FileOutcome(file.key, FAILED, message=message, metadata={"error_type": type(exc).__name__})
 
 
