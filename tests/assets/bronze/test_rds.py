@@ -7,8 +7,7 @@ from psycopg2 import sql
 
 from assets.bronze.checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG
-from tests.assets.bronze_sandbox import (  # noqa: F401 (fixture)
-    bronze_sandbox_fixture,
+from tests.assets.bronze.sandbox import (
     check_outcomes,
     materialization_metadata,
     step_errors,
