@@ -1,7 +1,7 @@
 """One bronze partition of one entity, end to end: extract -> stage -> promote -> manifest -> checkpoint.
 
 Written against two small ports (`LakeStore`, `CheckpointStore`) so this module stays free of boto3; the S3
-adapter lives in resources/bronze.py. The order of the steps is what makes runs safe:
+adapter is resources/bronze/lake.py. The order of the steps is what makes runs safe:
 
 1. Parts are written under a staging prefix of this ingestion. A failure here (source error, S3 rejecting a
    write) deletes what was staged and leaves the partition's live folder and the checkpoint untouched.
@@ -105,12 +105,6 @@ class IngestionResult:
     seconds: float
     preview: pa.Table | None
     key_tables: list[pa.Table]  # primary-key columns of every row written
-
-
-def read_manifest(store: LakeStore, prefix: str) -> PartitionManifest | None:
-    key = manifest_key(prefix)
-    body = store.get(key)
-    return None if body is None else PartitionManifest.from_json(body, key)
 
 
 def _iso(value: datetime | None) -> str | None:
