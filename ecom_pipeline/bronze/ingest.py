@@ -29,7 +29,7 @@ from ecom_pipeline.bronze.enrich import (
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.layout import manifest_key, partition_prefix, staging_prefix
 from ecom_pipeline.bronze.manifest import PartitionManifest
-from ecom_pipeline.bronze.parts import PartWriter
+from ecom_pipeline.bronze.parts import PartLimits, PartWriter
 from ecom_pipeline.bronze.schema_drift import schema_signature
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
@@ -84,14 +84,11 @@ class Extraction:
 
 @dataclass(frozen=True)
 class LakeLayout:
-    bucket: str
+    """Where the tables and the staging area are (prefixes), and how large the parts grow."""
+
     root_prefix: str
     staging_root: str
-    part_max_rows: int = 1_000_000
-    part_max_bytes: int = 64 << 20
-    buffer_bytes: int = 32 << 20
-    open_bytes: int = 96 << 20
-    row_group_rows: int = 128_000
+    parts: PartLimits = PartLimits()
 
 
 @dataclass
@@ -230,12 +227,4 @@ def ingest_partition(
 
 
 def _writer(schema: pa.Schema, sink: Callable[[str, bytes], None], layout: LakeLayout) -> PartWriter:
-    return PartWriter(
-        schema=bronze_schema(schema),
-        sink=sink,
-        part_max_rows=layout.part_max_rows,
-        part_max_bytes=layout.part_max_bytes,
-        buffer_bytes=layout.buffer_bytes,
-        open_bytes=layout.open_bytes,
-        row_group_rows=layout.row_group_rows,
-    )
+    return PartWriter(schema=bronze_schema(schema), sink=sink, limits=layout.parts)

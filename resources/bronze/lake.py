@@ -14,6 +14,7 @@ from pydantic import Field
 from ecom_pipeline.bronze.ingest import LakeLayout
 from ecom_pipeline.bronze.layout import earlier_partition_prefixes, entity_prefix, manifest_key
 from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.parts import PartLimits
 from ecom_pipeline.bronze.windows import LoadType
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
@@ -178,14 +179,15 @@ class BronzeLakeResource(AwsClientResource):
 
     def layout(self) -> LakeLayout:
         return LakeLayout(
-            bucket=self.bucket,
             root_prefix=self.root_prefix.strip("/"),
             staging_root=self.staging_prefix.strip("/"),
-            part_max_rows=self.part_max_rows,
-            part_max_bytes=self.part_max_mb << 20,
-            buffer_bytes=self.buffer_mb << 20,
-            open_bytes=self.open_parts_mb << 20,
-            row_group_rows=self.row_group_rows,
+            parts=PartLimits(
+                part_max_rows=self.part_max_rows,
+                part_max_bytes=self.part_max_mb << 20,
+                buffer_bytes=self.buffer_mb << 20,
+                open_bytes=self.open_parts_mb << 20,
+                row_group_rows=self.row_group_rows,
+            ),
         )
 
     def store(self) -> S3LakeStore:
