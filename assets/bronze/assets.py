@@ -2,8 +2,9 @@
 
 Each entity is its own asset, hence its own step: entities of one run extract in parallel, and one entity
 failing (source down, bad row) fails only its step while the others land and the run carries on.
-Materializing partition D extracts the window `plan_window` (ecom_pipeline/bronze/windows.py) decides from
-the config, run tag, checkpoint and earlier manifest into `data/bronze/{entity}/ingestion_date=D/load_type=.../`.
+Materializing partition D extracts the window that `plan_window` (ecom_pipeline/bronze/windows.py) decides
+from the config, run tag, checkpoint and earlier manifest into
+`data/bronze/{entity}/ingestion_date=D/load_type=.../`.
 
 Lineage: `products` is written by the uploads pipeline (`validated_products`) and `metrics` by the metric
 imports (`imported_metrics`). Those assets are partitioned per upload / per file (dynamic partitions) while

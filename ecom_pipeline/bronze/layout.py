@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
+from ecom_pipeline.bronze.windows import LoadType
+
 MANIFEST_NAME = "_manifest.json"
 _INGESTION_DATE = re.compile(r"ingestion_date=(\d{4}-\d{2}-\d{2})/$")
 
@@ -44,7 +46,7 @@ def ingestion_date_of(common_prefix: str) -> date | None:
 
 
 def earlier_partition_prefixes(
-    root: str, entity: str, folders: Iterable[str], before: date, load_type: str, load_types: Iterable[str], dates: int
+    root: str, entity: str, folders: Iterable[str], before: date, load_type: str, dates: int
 ) -> list[str]:
     """Partition prefixes to search for the previous partition, nearest first.
 
@@ -52,5 +54,5 @@ def earlier_partition_prefixes(
     `before` are searched (a bounded number of reads), each with `load_type` first, then the other load types.
     """
     earlier = sorted((d for d in map(ingestion_date_of, folders) if d and d < before), reverse=True)[:dates]
-    kinds = [load_type, *(kind for kind in load_types if kind != load_type)]
+    kinds = [load_type, *(kind.value for kind in LoadType if kind.value != load_type)]
     return [partition_prefix(root, entity, day, kind) for day in earlier for kind in kinds]

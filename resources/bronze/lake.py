@@ -15,7 +15,6 @@ from ecom_pipeline.bronze.ingest import LakeLayout
 from ecom_pipeline.bronze.layout import earlier_partition_prefixes, entity_prefix, manifest_key
 from ecom_pipeline.bronze.manifest import PartitionManifest
 from ecom_pipeline.bronze.parts import PartLimits
-from ecom_pipeline.bronze.windows import LoadType
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
 from resources.s3_objects import list_object_versions
@@ -150,7 +149,7 @@ class S3LakeStore:
         """The nearest earlier partition's manifest that recorded a schema (same load type preferred)."""
         folders = self.list_folders(entity_prefix(root, entity))
         for prefix in earlier_partition_prefixes(
-            root, entity, folders, before, load_type, [t.value for t in LoadType], _PREVIOUS_PARTITIONS_SEARCHED
+            root, entity, folders, before, load_type, _PREVIOUS_PARTITIONS_SEARCHED
         ):
             manifest = self.read_manifest(prefix)
             if manifest is not None and manifest.schema:

@@ -1,11 +1,12 @@
 """Bronze demo: `bronze_daily_schedule` for the last day of the local sources' data, launched twice.
 
 The source rows `make seed` writes (deploy/local/sources) changed in 2026-11-01 .. 2026-11-20, so the tick of
-2026-11-21 00:30 UTC asks for partition 2026-11-20. The first run ingests every entity (nine steps: seven tables, two APIs) and every check must pass;
-each entity's rows must equal the source rows changed before 2026-11-21 (an empty checkpoint table makes it a
-full extraction; later demos re-read the same window). The second run of the same partition must leave the
-bronze objects and their rows (keys and record hashes) exactly as they were. (A later `make demo` finds the
-tick's run key launched already and runs the partition twice without it.)
+2026-11-21 00:30 UTC asks for partition 2026-11-20. The first run ingests every entity (nine steps: seven
+tables, two APIs) and every check must pass; each entity's rows must equal the source rows changed before
+2026-11-21 (an empty checkpoint table makes it a full extraction; later demos re-read the same window). The
+second run of the same partition must leave the bronze objects and their rows (keys and record hashes)
+exactly as they were. (A later `make demo` finds the tick's run key launched already and runs the partition
+twice without it.)
 """
 
 import io

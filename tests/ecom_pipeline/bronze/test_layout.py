@@ -21,14 +21,14 @@ def test_earlier_partitions_are_searched_nearest_first_same_load_type_first_and_
         f"data/bronze/orders/ingestion_date={day}/" for day in ("2026-01-10", "2026-01-14", "2026-01-15")
     ] + ["data/bronze/orders/not-a-partition/"]
     prefixes = earlier_partition_prefixes(
-        "data/bronze", "orders", folders, date(2026, 1, 15), "incremental", ["full", "incremental"], dates=1
+        "data/bronze", "orders", folders, date(2026, 1, 15), "incremental", dates=1
     )
     assert prefixes == [
         "data/bronze/orders/ingestion_date=2026-01-14/load_type=incremental/",
         "data/bronze/orders/ingestion_date=2026-01-14/load_type=full/",
     ]
     everything = earlier_partition_prefixes(
-        "data/bronze", "orders", folders, date(2026, 1, 16), "full", ["full", "incremental"], dates=62
+        "data/bronze", "orders", folders, date(2026, 1, 16), "full", dates=62
     )
     assert [p.split("orders/")[1] for p in everything][::2] == [
         "ingestion_date=2026-01-15/load_type=full/",
