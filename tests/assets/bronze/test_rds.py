@@ -1,6 +1,6 @@
 """Bronze assets against the live stack: windows, checkpoints, re-runs, backfills and failures."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pyarrow.compute as pc
 from psycopg2 import sql
@@ -12,8 +12,6 @@ from tests.assets.bronze.sandbox import (
     materialization_metadata,
     step_errors,
 )
-
-D = date(2026, 6, 10)
 
 
 def ts(text: str) -> datetime:
