@@ -25,6 +25,7 @@ SCHEMA_CHECK = "schema_matches_previous_partition"
 
 
 def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    """The specs declared on the asset, so the UI lists the checks before the first run."""
     return [
         AssetCheckSpec(
             ROW_COUNT_CHECK, asset=asset_key, description="Rows in the Parquet files = rows extracted."
@@ -44,6 +45,7 @@ def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
 def evaluate_bronze_checks(
     asset_key: AssetKey, entity: EntitySpec, result: IngestionResult, store: S3LakeStore, root: str
 ) -> list[AssetCheckResult]:
+    """One result per spec, measured on what landed in S3 (and the extracted keys)."""
     manifest = result.manifest
     files = store.open_parquet([f["key"] for f in manifest.files])
     rows_in_s3 = rows_in_files(files)

@@ -119,6 +119,8 @@ def ingest_partition(
     log: Callable[[str], None],
     run_id: str | None = None,
 ) -> IngestionResult:
+    """Write one partition of `entity` from `extraction` in the order the module docstring gives; a failure
+    before promotion deletes the staged parts and leaves the live folder and the checkpoint as they were."""
     started = time.monotonic()
     label = f"Processing {entity.name}"
     log(f"Starting: {label}")
