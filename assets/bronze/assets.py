@@ -1,9 +1,10 @@
-"""Bronze assets: one daily-partitioned asset per entity of `BRONZE_ENTITIES` (seed 001).
+"""Bronze assets: one daily-partitioned asset per entity of `BRONZE_ENTITIES`.
 
 Each entity is its own asset, hence its own step: entities of one run extract in parallel, and one entity
-failing (source down, bad row) fails only its step while the others land ("Failed Entity: pipeline
-continues"). Materializing partition D extracts D's window of source changes (see
-ecom_pipeline/bronze/windows.py) into `data/bronze/{entity}/ingestion_date=D/load_type=.../`.
+failing (source down, bad row) fails only its step while the others land and the run carries on.
+Materializing partition D extracts the window that `plan_window` (ecom_pipeline/bronze/windows.py) decides
+from the config, run tag, checkpoint and earlier manifest into
+`data/bronze/{entity}/ingestion_date=D/load_type=.../`.
 
 Lineage: `products` is written by the uploads pipeline (`validated_products`) and `metrics` by the metric
 imports (`imported_metrics`). Those assets are partitioned per upload / per file (dynamic partitions) while
@@ -33,15 +34,9 @@ from assets.bronze.checks import bronze_check_specs, evaluate_bronze_checks
 from assets.partitions import bronze_daily_partitions
 from ecom_pipeline.bronze.enrich import IngestionStamp
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
-from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition, read_manifest
+from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition
 from ecom_pipeline.bronze.layout import partition_prefix
-from ecom_pipeline.bronze.windows import (
-    LOAD_TYPE_TAG,
-    ExtractionWindow,
-    LoadType,
-    plan_window,
-    resolve_load_type,
-)
+from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG, ExtractionWindow, LoadType, plan_window
 from ecom_pipeline.constants import BRONZE_GROUP, LAMBDA_SIZE_TAG
 from resources.bronze.checkpoints import CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
@@ -128,21 +123,23 @@ def _materialize(
 ) -> MaterializeResult:
     now = datetime.now(UTC)
     partition_date = date.fromisoformat(context.partition_key)
-    load_type = resolve_load_type(config.load_type, context.run.tags.get(LOAD_TYPE_TAG))
     layout = lake.layout()
     store = lake.store()
-    previous = read_manifest(
-        store, partition_prefix(layout.root_prefix, entity.name, partition_date, load_type.value)
-    )
     stored = checkpoints.get(entity.checkpoint_key)
-    previous_start = None
-    if previous is not None and previous.window_start and load_type is LoadType.INCREMENTAL:
-        previous_start = datetime.fromisoformat(previous.window_start)
+    # A re-run starts no later than the partition's earlier incremental run (plan_window decides).
+    previous = store.read_manifest(
+        partition_prefix(layout.root_prefix, entity.name, partition_date, LoadType.INCREMENTAL.value)
+    )
     window = plan_window(
-        partition_date, load_type, stored.last_sync_timestamp if stored else None, now, previous_start
+        partition_date,
+        now,
+        config_load_type=config.load_type,
+        tag_load_type=context.run.tags.get(LOAD_TYPE_TAG),
+        checkpoint=stored.last_sync_timestamp if stored else None,
+        previous_incremental_start=previous.window_start_at if previous else None,
     )
     context.log.info(
-        f"{entity.name}: {load_type.value} window "
+        f"{entity.name}: {window.load_type.value} window "
         f"[{window.start.isoformat() if window.start else '-inf'}, {window.end.isoformat()}) "
         f"from {source}; checkpoint {stored.last_sync_timestamp.isoformat() if stored else 'none (first run)'}"
     )

@@ -27,7 +27,7 @@ class EntitySpec:
     schema: str = "public"
     table: str | None = None
     endpoint: str | None = None
-    # Asset keys of the pipelines that write this source table (lineage only, see assets/bronze.py).
+    # Asset keys of the pipelines that write this source table (lineage only, see assets/bronze/assets.py).
     written_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -1,7 +1,7 @@
 """One bronze partition of one entity, end to end: extract -> stage -> promote -> manifest -> checkpoint.
 
 Written against two small ports (`LakeStore`, `CheckpointStore`) so this module stays free of boto3; the S3
-adapter lives in resources/bronze.py. The order of the steps is what makes runs safe:
+adapter is resources/bronze/lake.py. The order of the steps is what makes runs safe:
 
 1. Parts are written under a staging prefix of this ingestion. A failure here (source error, S3 rejecting a
    write) deletes what was staged and leaves the partition's live folder and the checkpoint untouched.
@@ -29,7 +29,7 @@ from ecom_pipeline.bronze.enrich import (
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.layout import manifest_key, partition_prefix, staging_prefix
 from ecom_pipeline.bronze.manifest import PartitionManifest
-from ecom_pipeline.bronze.parts import PartWriter
+from ecom_pipeline.bronze.parts import PartLimits, PartWriter
 from ecom_pipeline.bronze.schema_drift import schema_signature
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
@@ -84,14 +84,11 @@ class Extraction:
 
 @dataclass(frozen=True)
 class LakeLayout:
-    bucket: str
+    """Where the tables and the staging area are (prefixes), and how large the parts grow."""
+
     root_prefix: str
     staging_root: str
-    part_max_rows: int = 1_000_000
-    part_max_bytes: int = 64 << 20
-    buffer_bytes: int = 32 << 20
-    open_bytes: int = 96 << 20
-    row_group_rows: int = 128_000
+    parts: PartLimits = PartLimits()
 
 
 @dataclass
@@ -105,12 +102,6 @@ class IngestionResult:
     seconds: float
     preview: pa.Table | None
     key_tables: list[pa.Table]  # primary-key columns of every row written
-
-
-def read_manifest(store: LakeStore, prefix: str) -> PartitionManifest | None:
-    key = manifest_key(prefix)
-    body = store.get(key)
-    return None if body is None else PartitionManifest.from_json(body, key)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -128,6 +119,8 @@ def ingest_partition(
     log: Callable[[str], None],
     run_id: str | None = None,
 ) -> IngestionResult:
+    """Write one partition of `entity` from `extraction` in the order the module docstring gives; a failure
+    before promotion deletes the staged parts and leaves the live folder and the checkpoint as they were."""
     started = time.monotonic()
     label = f"Processing {entity.name}"
     log(f"Starting: {label}")
@@ -236,12 +229,4 @@ def ingest_partition(
 
 
 def _writer(schema: pa.Schema, sink: Callable[[str, bytes], None], layout: LakeLayout) -> PartWriter:
-    return PartWriter(
-        schema=bronze_schema(schema),
-        sink=sink,
-        part_max_rows=layout.part_max_rows,
-        part_max_bytes=layout.part_max_bytes,
-        buffer_bytes=layout.buffer_bytes,
-        open_bytes=layout.open_bytes,
-        row_group_rows=layout.row_group_rows,
-    )
+    return PartWriter(schema=bronze_schema(schema), sink=sink, limits=layout.parts)

@@ -1,4 +1,4 @@
-"""S3 keys of the bronze lake (seed 001 layout, Hive-style so Athena reads it as partitions).
+"""S3 keys of the bronze lake (Hive-style, so Athena reads the folders as partitions).
 
     {root}/{entity}/ingestion_date=YYYY-MM-DD/load_type=full|incremental/event_date=YYYY-MM-DD/part-NNNNN.parquet
 
@@ -10,7 +10,10 @@ staging prefix outside the table and copied into place only when every part is w
 """
 
 import re
+from collections.abc import Iterable
 from datetime import date
+
+from ecom_pipeline.bronze.windows import LoadType
 
 MANIFEST_NAME = "_manifest.json"
 _INGESTION_DATE = re.compile(r"ingestion_date=(\d{4}-\d{2}-\d{2})/$")
@@ -40,3 +43,16 @@ def ingestion_date_of(common_prefix: str) -> date | None:
     """The date of an `.../ingestion_date=YYYY-MM-DD/` listing prefix, None for anything else."""
     match = _INGESTION_DATE.search(common_prefix)
     return date.fromisoformat(match.group(1)) if match else None
+
+
+def earlier_partition_prefixes(
+    root: str, entity: str, folders: Iterable[str], before: date, load_type: str, dates: int
+) -> list[str]:
+    """Partition prefixes to search for the previous partition, nearest first.
+
+    `folders` are the entity's `ingestion_date=` listing prefixes; only the `dates` nearest dates before
+    `before` are searched (a bounded number of reads), each with `load_type` first, then the other load types.
+    """
+    earlier = sorted((d for d in map(ingestion_date_of, folders) if d and d < before), reverse=True)[:dates]
+    kinds = [load_type, *(kind.value for kind in LoadType if kind.value != load_type)]
+    return [partition_prefix(root, entity, day, kind) for day in earlier for kind in kinds]

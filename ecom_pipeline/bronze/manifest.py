@@ -7,6 +7,7 @@ partition, and records the lineage of every file (ingestion id, window, checkpoi
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -26,6 +27,11 @@ class PartitionManifest:
     checkpoint_before: str | None = None
     checkpoint_after: str | None = None
     run_id: str | None = None
+
+    @property
+    def window_start_at(self) -> datetime | None:
+        """The recorded window start; None for a full load (unbounded below)."""
+        return datetime.fromisoformat(self.window_start) if self.window_start else None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=1, sort_keys=True).encode("utf-8")

@@ -24,6 +24,17 @@ from ecom_pipeline.bronze.layout import part_relative_key
 
 
 @dataclass(frozen=True)
+class PartLimits:
+    """The sizes that bound the writer's memory (see the module docstring)."""
+
+    part_max_rows: int = 1_000_000
+    part_max_bytes: int = 64 << 20
+    buffer_bytes: int = 32 << 20
+    open_bytes: int = 96 << 20
+    row_group_rows: int = 128_000
+
+
+@dataclass(frozen=True)
 class WrittenPart:
     relative_key: str
     event_date: str
@@ -48,11 +59,7 @@ class PartWriter:
 
     schema: pa.Schema
     sink: PartSink
-    part_max_rows: int = 1_000_000
-    part_max_bytes: int = 64 << 20
-    buffer_bytes: int = 32 << 20
-    open_bytes: int = 96 << 20
-    row_group_rows: int = 128_000
+    limits: PartLimits = PartLimits()
     parts: list[WrittenPart] = field(default_factory=list)
     _waiting: dict[str, list[pa.Table]] = field(default_factory=dict)
     _waiting_rows: dict[str, int] = field(default_factory=dict)
@@ -68,12 +75,12 @@ class PartWriter:
         self._waiting.setdefault(event_date, []).append(rows)
         self._waiting_rows[event_date] = self._waiting_rows.get(event_date, 0) + rows.num_rows
         self._waiting_bytes[event_date] = self._waiting_bytes.get(event_date, 0) + rows.nbytes
-        if self._waiting_rows[event_date] >= self.row_group_rows:
+        if self._waiting_rows[event_date] >= self.limits.row_group_rows:
             self._write_group(event_date)
-        if sum(self._waiting_bytes.values()) > self.buffer_bytes:
+        if sum(self._waiting_bytes.values()) > self.limits.buffer_bytes:
             for day in sorted(self._waiting_bytes, key=self._waiting_bytes.get, reverse=True):
                 self._write_group(day)
-                if sum(self._waiting_bytes.values()) <= self.buffer_bytes // 2:
+                if sum(self._waiting_bytes.values()) <= self.limits.buffer_bytes // 2:
                     break
 
     def flush_all(self) -> None:
@@ -101,14 +108,14 @@ class PartWriter:
             stream = pa.BufferOutputStream()
             writer = pq.ParquetWriter(stream, self.schema, compression="snappy", write_statistics=True)
             part = self._open[event_date] = _OpenPart(number, stream, writer)
-        part.writer.write_table(table, row_group_size=self.row_group_rows)
+        part.writer.write_table(table, row_group_size=self.limits.row_group_rows)
         part.rows += table.num_rows
-        if part.rows >= self.part_max_rows or part.stream.tell() >= self.part_max_bytes:
+        if part.rows >= self.limits.part_max_rows or part.stream.tell() >= self.limits.part_max_bytes:
             self._finish(event_date)
-        elif sum(p.stream.tell() for p in self._open.values()) > self.open_bytes:
+        elif sum(p.stream.tell() for p in self._open.values()) > self.limits.open_bytes:
             for day in sorted(self._open, key=lambda d: self._open[d].stream.tell(), reverse=True):
                 self._finish(day)
-                if sum(p.stream.tell() for p in self._open.values()) <= self.open_bytes // 2:
+                if sum(p.stream.tell() for p in self._open.values()) <= self.limits.open_bytes // 2:
                     break
 
     def _finish(self, event_date: str) -> None:

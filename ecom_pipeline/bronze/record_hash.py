@@ -29,7 +29,6 @@ HASH_SESSION_SETTINGS = (
     "SET bytea_output = 'hex'",
     "SET client_encoding = 'UTF8'",
 )
-RECORD_HASH_FORMS = {"rds": "pg-row-v1", "api": "json-v1"}
 
 _QUOTE_TRIGGERS = frozenset('"\\(),') | frozenset(" \t\n\r\v\f")
 

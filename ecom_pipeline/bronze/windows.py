@@ -1,4 +1,5 @@
-"""Which source changes a bronze partition extracts, and where the checkpoint may move afterwards.
+"""Whether a bronze partition loads full or incremental, which source changes it extracts, and where the
+checkpoint may move afterwards: the whole decision is `plan_window`.
 
 A daily partition D owns the half-open window of changes D 00:00 <= cursor < D+1 00:00 (UTC). Half-open
 windows are what make `updated_at >=` boundaries safe: a row whose cursor equals a boundary belongs to
@@ -10,6 +11,9 @@ re-run of a partition starts no later than its previous run did (read from the p
 re-extracts the same window and replaces its data with the same rows. Full loads take every row changed
 before the window end (and rows without a cursor value). The checkpoint only ever moves to the window end
 and only forwards, so backfilling an old partition never rewinds it.
+
+The load type comes from the run config's `load_type`, else the run tag `ecom/bronze_load_type`, else
+incremental (the schedule sets the tag; a full reload is one tag or config value away).
 """
 
 from dataclasses import dataclass
@@ -27,8 +31,8 @@ class LoadType(StrEnum):
 LOAD_TYPE_TAG = "ecom/bronze_load_type"
 
 
-def resolve_load_type(config_value: str | None, tag_value: str | None) -> LoadType:
-    """Run config wins over the run tag; the seed's default is INCREMENTAL. Accepts either case (`FULL`)."""
+def _load_type(config_value: str | None, tag_value: str | None) -> LoadType:
+    """Run config wins over the run tag; neither set means INCREMENTAL. Accepts either case (`FULL`)."""
     for origin, value in (("run config load_type", config_value), (f"run tag {LOAD_TYPE_TAG}", tag_value)):
         if value is None or value == "":
             continue
@@ -73,12 +77,20 @@ def partition_start(partition_date: date) -> datetime:
 
 def plan_window(
     partition_date: date,
-    load_type: LoadType,
-    checkpoint: datetime | None,
     now: datetime,
-    previous_start: datetime | None = None,
+    *,
+    config_load_type: str | None,
+    tag_load_type: str | None,
+    checkpoint: datetime | None,
+    previous_incremental_start: datetime | None,
 ) -> ExtractionWindow:
-    """The window partition `partition_date` extracts (see the module docstring for the rules)."""
+    """The window partition `partition_date` extracts (the rules are in the module docstring).
+
+    `checkpoint` is the entity's stored last sync time; `previous_incremental_start` the window start recorded
+    in the manifest of this partition's earlier incremental run (None when it never ran). Raises ValueError
+    for an unknown load type or a partition whose day has not started.
+    """
+    load_type = _load_type(config_load_type, tag_load_type)
     start_of_day = partition_start(partition_date)
     if now <= start_of_day:
         raise ValueError(
@@ -90,7 +102,7 @@ def plan_window(
         start = None
     else:
         candidates = [start_of_day, checkpoint or EPOCH]
-        if previous_start is not None:
-            candidates.append(previous_start)
+        if previous_incremental_start is not None:
+            candidates.append(previous_incremental_start)
         start = min(candidates)
     return ExtractionWindow(partition_date, load_type, start, end, checkpoint)

@@ -1,4 +1,5 @@
-"""Per-entity ingestion checkpoints in DynamoDB (seed 001 kept them in one S3 JSON file)."""
+"""Per-entity ingestion checkpoints in DynamoDB: one item per entity, so parallel entity steps never contend
+for one record and a conditional write keeps each checkpoint moving forwards only."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,6 @@ from pydantic import Field
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Fixed-width UTC form: lexicographic order equals time order, which the conditional write relies on.
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 

@@ -1,7 +1,9 @@
-"""Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 adapter the bronze assets write through."""
+"""Where the bronze lake lives (bucket, prefixes, part sizes) and the S3 store the bronze assets write through:
+staged uploads, promotion, manifests and Parquet read-back."""
 
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import date
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -10,12 +12,17 @@ from botocore.exceptions import ClientError
 from pydantic import Field
 
 from ecom_pipeline.bronze.ingest import LakeLayout
+from ecom_pipeline.bronze.layout import earlier_partition_prefixes, entity_prefix, manifest_key
+from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.parts import PartLimits
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
+from resources.s3_objects import list_object_versions
 
 _DELETE_BATCH = 1000
 _PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
 _UPLOADS_IN_FLIGHT = 2
+_PREVIOUS_PARTITIONS_SEARCHED = 62  # ingestion dates, about two months of daily partitions
 _UPLOADER = ThreadPoolExecutor(_UPLOADS_IN_FLIGHT, thread_name_prefix="bronze-upload")
 
 
@@ -92,16 +99,11 @@ class S3LakeStore:
             raise
 
     def list_keys(self, prefix: str) -> list[str]:
-        keys: list[str] = []
         try:
-            for page in self._client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            ):
-                keys.extend(item["Key"] for item in page.get("Contents", []))
+            return [obj.key for obj in list_object_versions(self._client, self.bucket, prefix)]
         except ClientError as exc:
             self._check(exc, prefix)
             raise
-        return keys
 
     def list_folders(self, prefix: str) -> list[str]:
         """Immediate sub-prefixes of `prefix` (S3 'folders')."""
@@ -135,12 +137,28 @@ class S3LakeStore:
                 pool.map(lambda key: pq.ParquetFile(self._fs.open_input_file(f"{self.bucket}/{key}")), keys)
             )
 
-    def uri(self, key: str) -> str:
-        return f"s3://{self.bucket}/{key}"
+    def read_manifest(self, prefix: str) -> PartitionManifest | None:
+        """The manifest of the partition at `prefix`; None when no run of it has completed."""
+        key = manifest_key(prefix)
+        body = self.get(key)
+        return None if body is None else PartitionManifest.from_json(body, key)
+
+    def previous_manifest(
+        self, root: str, entity: str, before: date, load_type: str
+    ) -> PartitionManifest | None:
+        """The nearest earlier partition's manifest that recorded a schema (same load type preferred)."""
+        folders = self.list_folders(entity_prefix(root, entity))
+        for prefix in earlier_partition_prefixes(
+            root, entity, folders, before, load_type, _PREVIOUS_PARTITIONS_SEARCHED
+        ):
+            manifest = self.read_manifest(prefix)
+            if manifest is not None and manifest.schema:
+                return manifest
+        return None
 
 
 class BronzeLakeResource(AwsClientResource):
-    """Bronze lake location (seed 001 `S3_BUCKET_NAME`) and the sizes that bound a step's memory."""
+    """Bronze lake location (env `LAKE_BUCKET`) and the sizes that bound a step's memory."""
 
     bucket: str = Field(description="Lake bucket; bronze Parquet goes under `root_prefix`.")
     root_prefix: str = Field(default="data/bronze", description="Prefix of the bronze tables.")
@@ -160,14 +178,15 @@ class BronzeLakeResource(AwsClientResource):
 
     def layout(self) -> LakeLayout:
         return LakeLayout(
-            bucket=self.bucket,
             root_prefix=self.root_prefix.strip("/"),
             staging_root=self.staging_prefix.strip("/"),
-            part_max_rows=self.part_max_rows,
-            part_max_bytes=self.part_max_mb << 20,
-            buffer_bytes=self.buffer_mb << 20,
-            open_bytes=self.open_parts_mb << 20,
-            row_group_rows=self.row_group_rows,
+            parts=PartLimits(
+                part_max_rows=self.part_max_rows,
+                part_max_bytes=self.part_max_mb << 20,
+                buffer_bytes=self.buffer_mb << 20,
+                open_bytes=self.open_parts_mb << 20,
+                row_group_rows=self.row_group_rows,
+            ),
         )
 
     def store(self) -> S3LakeStore:

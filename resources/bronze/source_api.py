@@ -1,4 +1,4 @@
-"""The payments and shipments HTTP APIs (seed 001): `GET {endpoint}?since=...` with an API key."""
+"""The payments and shipments HTTP APIs: `GET {endpoint}?since=...` with an API key from Secrets Manager."""
 
 import random
 import time

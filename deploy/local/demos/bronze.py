@@ -1,11 +1,12 @@
-"""Bronze demo: `bronze_daily_schedule` for the seeded sources' last day, launched twice.
+"""Bronze demo: `bronze_daily_schedule` for the last day of the local sources' data, launched twice.
 
-The seed's changes fall in 2026-11-01 .. 2026-11-20, so the tick of 2026-11-21 00:30 UTC asks for partition
-2026-11-20. The first run ingests every entity (nine steps: seven tables, two APIs) and every check must pass;
-each entity's rows must equal the source rows changed before 2026-11-21 (an empty checkpoint table makes it a
-full extraction; later demos re-read the same window). The second run of the same partition must leave the
-bronze objects and their rows (keys and record hashes) exactly as they were. (A later `make demo` finds the
-tick's run key launched already and runs the partition twice without it.)
+The source rows `make seed` writes (deploy/local/sources) changed in 2026-11-01 .. 2026-11-20, so the tick of
+2026-11-21 00:30 UTC asks for partition 2026-11-20. The first run ingests every entity (nine steps: seven
+tables, two APIs) and every check must pass; each entity's rows must equal the source rows changed before
+2026-11-21 (an empty checkpoint table makes it a full extraction; later demos re-read the same window). The
+second run of the same partition must leave the bronze objects and their rows (keys and record hashes)
+exactly as they were. (A later `make demo` finds the tick's run key launched already and runs the partition
+twice without it.)
 """
 
 import io
@@ -21,6 +22,7 @@ from psycopg2 import sql
 from deploy.local.demos.base import DemoContext, DemoError, DemoSummary
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
 from ecom_pipeline.bronze.layout import partition_prefix
+from resources.s3_objects import list_object_versions
 
 SCHEDULE = "bronze_daily_schedule"
 JOB = "bronze_job"
@@ -52,8 +54,7 @@ def _snapshot(bucket: str, entity: EntitySpec) -> tuple[list[str], set[tuple]]:
     """The partition's object keys and its rows as (primary key..., _record_hash)."""
     s3 = boto3.client("s3")
     prefix = partition_prefix(ROOT, entity.name, PARTITION, "incremental")
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    keys = sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+    keys = sorted(obj.key for obj in list_object_versions(s3, bucket, prefix))
     rows: set[tuple] = set()
     for key in keys:
         if key.endswith(".parquet"):

@@ -11,8 +11,7 @@ import boto3
 from psycopg2 import sql
 
 from ecom_pipeline.bronze.record_hash import HASH_SESSION_SETTINGS, hash_column_order, hash_pg_row
-from tests.assets.bronze_sandbox import (  # noqa: F401 (fixture)
-    bronze_sandbox_fixture,
+from tests.assets.bronze.sandbox import (
     check_outcomes,
     materialization_metadata,
 )

@@ -1,20 +1,17 @@
 """Bronze assets against the live stack: windows, checkpoints, re-runs, backfills and failures."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import pyarrow.compute as pc
 from psycopg2 import sql
 
 from assets.bronze.checks import NOT_NULL_CHECK, PRIMARY_KEY_CHECK, ROW_COUNT_CHECK, SCHEMA_CHECK
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG
-from tests.assets.bronze_sandbox import (  # noqa: F401 (fixture)
-    bronze_sandbox_fixture,
+from tests.assets.bronze.sandbox import (
     check_outcomes,
     materialization_metadata,
     step_errors,
 )
-
-D = date(2026, 6, 10)
 
 
 def ts(text: str) -> datetime:

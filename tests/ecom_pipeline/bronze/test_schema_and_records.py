@@ -6,7 +6,6 @@ import pytest
 from ecom_pipeline.bronze.api_records import WindowedRecords, filter_window, records_table
 from ecom_pipeline.bronze.arrow_types import SourceColumn, arrow_schema_for, arrow_type_for
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
-from ecom_pipeline.bronze.layout import ingestion_date_of, part_relative_key, partition_prefix
 from ecom_pipeline.bronze.schema_drift import compare_schemas
 
 
@@ -66,13 +65,6 @@ def test_records_table_types_all_null_and_mixed_fields():
     assert table.schema.field("x").type == pa.string()
     assert table["m"].to_pylist() == ["1", '"one"']
     assert len(set(hashes.to_pylist())) == 2
-
-
-def test_layout_follows_the_seed():
-    prefix = partition_prefix("data/bronze", "orders", datetime(2026, 1, 15).date(), "incremental")
-    assert prefix == "data/bronze/orders/ingestion_date=2026-01-15/load_type=incremental/"
-    assert part_relative_key("2026-01-14", 1) == "event_date=2026-01-14/part-00001.parquet"
-    assert ingestion_date_of(prefix.rsplit("load_type", 1)[0]).isoformat() == "2026-01-15"
 
 
 def test_entity_list_is_valid_and_names_are_checked():

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecom_pipeline.bronze.enrich import IngestionStamp, event_dates, split_by_event_date, with_metadata
-from ecom_pipeline.bronze.parts import PartWriter
+from ecom_pipeline.bronze.parts import PartLimits, PartWriter
 
 
 def _table(n: int, day: int) -> pa.Table:
@@ -15,7 +15,9 @@ def _table(n: int, day: int) -> pa.Table:
 def test_parts_split_at_max_rows_and_are_numbered_per_event_date():
     written: dict[str, bytes] = {}
     writer = PartWriter(
-        schema=_table(1, 1).schema, sink=written.__setitem__, part_max_rows=4, row_group_rows=2
+        schema=_table(1, 1).schema,
+        sink=written.__setitem__,
+        limits=PartLimits(part_max_rows=4, row_group_rows=2),
     )
     writer.add("2026-01-01", _table(3, 1))
     writer.add("2026-01-02", _table(1, 2))
@@ -36,7 +38,9 @@ def test_parts_split_at_max_rows_and_are_numbered_per_event_date():
 
 def test_rows_of_one_date_accumulate_as_row_groups_of_one_file():
     written: dict[str, bytes] = {}
-    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, row_group_rows=5)
+    writer = PartWriter(
+        schema=_table(1, 1).schema, sink=written.__setitem__, limits=PartLimits(row_group_rows=5)
+    )
     for _ in range(4):
         writer.add("2026-01-01", _table(5, 1))
     assert not written  # still one open file
@@ -47,7 +51,11 @@ def test_rows_of_one_date_accumulate_as_row_groups_of_one_file():
 
 def test_memory_budgets_force_row_groups_and_early_parts():
     written: dict[str, bytes] = {}
-    writer = PartWriter(schema=_table(1, 1).schema, sink=written.__setitem__, buffer_bytes=1, open_bytes=1)
+    writer = PartWriter(
+        schema=_table(1, 1).schema,
+        sink=written.__setitem__,
+        limits=PartLimits(buffer_bytes=1, open_bytes=1),
+    )
     writer.add("2026-01-01", _table(10, 1))
     writer.add("2026-01-02", _table(10, 2))
     assert len(written) == 2  # both finished before flush_all

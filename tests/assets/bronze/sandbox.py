@@ -21,6 +21,7 @@ from resources.bronze.checkpoints import Checkpoint, CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
 from resources.bronze.source_api import SourceApiResource
 from resources.rds import RdsPostgresResource
+from resources.s3_objects import list_object_versions
 from resources.secrets import SecretsManagerResource
 
 
@@ -95,11 +96,8 @@ class BronzeSandbox:
         return CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]).get(entity.checkpoint_key)
 
     def keys(self, prefix: str = "") -> list[str]:
-        s3 = boto3.client("s3")
-        pages = s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.bucket, Prefix=f"{self.root}/{prefix}"
-        )
-        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+        objects = list_object_versions(boto3.client("s3"), self.bucket, f"{self.root}/{prefix}")
+        return sorted(obj.key for obj in objects)
 
     def read(self, entity: EntitySpec, folder: str = "") -> pa.Table:
         """Every Parquet row of the entity (or of one `ingestion_date=.../load_type=...` folder)."""
