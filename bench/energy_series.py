@@ -39,7 +39,8 @@ from ecom_pipeline.energy_series.line_protocol import to_line_protocol
 from ecom_pipeline.energy_series.schema import normalize_time_column
 from ecom_pipeline.energy_series.validation import validate_rows
 from resources import build_resources
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 DAY = date(2026, 2, 1)

@@ -29,7 +29,8 @@ from deploy.local.aws_bootstrap import delete_bucket
 from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.readback import StoredPoints
 from resources import build_resources
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 

@@ -23,7 +23,7 @@ from deploy.local.sources.energy_files import (
     energy_parquet,
 )
 from ecom_pipeline.energy_series.datasets import DATASETS
-from resources.energy_series.config import SeriesReadbackResource
+from resources.energy_series.readback import SeriesReadbackResource
 from sensors.energy_series import run_requests_for_event
 
 SAMPLE_DAY = date(2026, 11, 20)
