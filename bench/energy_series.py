@@ -5,7 +5,7 @@
 - conversion: validation + column-wise line protocol on the Arrow table (best of `--repeat`), and
   influxdb-client's DataframeSerializer on `--serializer-rows` rows of the same data, for comparison;
 - plain: the same points, pre-serialised as line protocol, posted by influxdb-client's synchronous write API
-  in batches of `--batch-size` (the seed's 1000);
+  in batches of `--batch-size` (the loader's default, 1000);
 - pipeline: the `energy_series` asset materialized in process for that partition (S3 read, validation,
   conversion, health check, batched writes, CloudWatch metrics), then its read-back checks. The ratio uses
   the asset's own processing time (read to last write); the wall time with Dagster and checks is printed too.
