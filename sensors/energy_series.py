@@ -86,7 +86,9 @@ def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[Run
     """Run requests for an S3 event or `{bucket, key}` payload, with the run keys the sensor would use."""
     objects_by_bucket: dict[str, list[S3ObjectVersion]] = {}
     for ref in parse_event(event):
-        objects_by_bucket.setdefault(ref.bucket, []).append(head_object_version(s3_client, ref.bucket, ref.key))
+        objects_by_bucket.setdefault(ref.bucket, []).append(
+            head_object_version(s3_client, ref.bucket, ref.key)
+        )
     run_requests = []
     for bucket, objects in objects_by_bucket.items():
         requests, skipped = partition_requests(bucket, objects)

@@ -42,8 +42,8 @@ from ecom_pipeline.energy_series.write_policy import WriteUnavailableError, writ
 from ecom_pipeline.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
 from resources.aws import CloudWatchMetricsResource, Metric
 from resources.energy_series.config import EnergySeriesConfig
-from resources.energy_series.readback import SeriesReadbackResource
 from resources.energy_series.processed_files import list_partition_files, read_file
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 REJECTED_BY_SERVER = "rejected_by_server"

@@ -101,4 +101,3 @@ def points_check(
     )
     passed = stored.points == valid_points == points_written
     return AssetCheckResult(check_name=POINTS_CHECK, passed=passed, metadata=metadata)
-

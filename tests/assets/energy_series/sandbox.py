@@ -21,8 +21,8 @@ from dagster import (
 )
 
 from assets.energy_series.assets import energy_series
-from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from ecom_pipeline.energy_series.readback import StoredPoints
 from resources import build_resources
 from resources.energy_series.config import EnergySeriesConfig

@@ -6,8 +6,8 @@ import numpy as np
 from dagster import AssetCheckSeverity
 
 from assets.energy_series.checks import day_check, drop_rate_check, points_check
-from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from resources.energy_series.readback import SeriesReadbackResource
 
 DAY = date(2026, 3, 1)

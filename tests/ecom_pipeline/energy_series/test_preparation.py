@@ -5,8 +5,6 @@ import math
 import pytest
 
 from ecom_pipeline.energy_series.datasets import DATASETS
-from ecom_pipeline.energy_series.schema import SchemaError
-from ecom_pipeline.energy_series.validation import InvalidRecordsError
 from ecom_pipeline.energy_series.preparation import (
     UNREPRESENTABLE,
     ChunkedConversion,
@@ -14,6 +12,8 @@ from ecom_pipeline.energy_series.preparation import (
     PreparedFile,
     prepare_table,
 )
+from ecom_pipeline.energy_series.schema import SchemaError
+from ecom_pipeline.energy_series.validation import InvalidRecordsError
 from tests.ecom_pipeline.energy_series.tables import series_rows, series_table
 
 SPEC = DATASETS["generation"]
