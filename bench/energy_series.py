@@ -33,6 +33,7 @@ from influxdb_client.client.write.dataframe_serializer import DataframeSerialize
 from influxdb_client.client.write_api import SYNCHRONOUS, PointSettings
 
 from assets.energy_series.assets import energy_series
+from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.energy_files import energy_key, energy_parquet
 from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.line_protocol import to_line_protocol
@@ -112,7 +113,7 @@ def bench_pipeline(
         ),
         "energy_series_config": EnergySeriesConfig(bucket=s3_bucket, batch_size=batch_size),
         "energy_series_readback": SeriesReadbackResource(
-            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
+            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL") if read_back else None
         ),
     }
     with DagsterInstance.ephemeral() as instance:
@@ -220,8 +221,7 @@ def main() -> None:
             raise SystemExit("a check of the last pipeline run failed")
     finally:
         _drop_series(influx_buckets)
-        s3.delete_object(Bucket=s3_bucket, Key=energy_key("generation", DAY))
-        s3.delete_bucket(Bucket=s3_bucket)
+        delete_bucket(s3, s3_bucket)
 
 
 if __name__ == "__main__":
