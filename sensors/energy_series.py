@@ -29,6 +29,7 @@ from ecom_pipeline.energy_series.events import parse_event
 from ecom_pipeline.energy_series.selection import PartitionRequest, partition_requests
 from ecom_pipeline.s3_objects import S3ObjectVersion
 from ecom_pipeline.sensor_cursors import LastModifiedCursor
+from resources.aws_clients import AwsClientResource
 from resources.energy_series.config import EnergySeriesConfig
 from resources.s3_objects import head_object_version, list_object_versions
 
@@ -100,11 +101,9 @@ def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[Run
 
 def main(argv: list[str]) -> None:
     """Print the partition and run key of a replayed trigger, and the command that materializes it."""
-    import boto3
-
     if len(argv) != 1:
         raise SystemExit(__doc__)
-    for request in run_requests_for_event(json.loads(argv[0]), boto3.client("s3")):
+    for request in run_requests_for_event(json.loads(argv[0]), AwsClientResource().client("s3")):
         print(f"partition {request.partition_key}  run key {request.run_key}")
         print(
             "  dagster asset materialize -m ecom_pipeline.definitions --select energy_series "

@@ -87,7 +87,12 @@ def _dropped_table(dropped: dict[str, int]) -> MetadataValue:
 
 
 def _unavailable(
-    context, cloudwatch, config, dataset: str, message: str, cause: BaseException | None = None
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    config: EnergySeriesConfig,
+    dataset: str,
+    message: str,
+    cause: BaseException | None = None,
 ) -> NoReturn:
     """Transient: Dagster retries the step (up to `step_retries`); the cause chain says why."""
     context.log.error(f"unavailable (503): {message}")
@@ -97,8 +102,14 @@ def _unavailable(
 
 
 def _bad_input(
-    context, cloudwatch, config, dataset: str, message: str, metadata: dict | None = None
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    config: EnergySeriesConfig,
+    dataset: str,
+    message: str,
+    metadata: dict | None = None,
 ) -> Failure:
+    """Bad input: a Failure that forbids retries, since the same input cannot succeed."""
     _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "BadRequest")])
     return Failure(description=f"bad input (400): {message}", metadata=metadata or {}, allow_retries=False)
 

@@ -82,7 +82,7 @@ def whole_batch_chunk_rows(batch_size: int, conversion_chunk_rows: int) -> int:
 class ChunkedConversion:
     """Line protocol of the prepared files, `chunk_rows` rows at a time; records what conversion saw."""
 
-    def __init__(self, files: list[PreparedFile], spec: DatasetSpec, bucket: str, chunk_rows: int):
+    def __init__(self, files: list[PreparedFile], spec: DatasetSpec, bucket: str, chunk_rows: int) -> None:
         self.files, self.spec, self.bucket, self.chunk_rows = files, spec, bucket, chunk_rows
         self._timestamps: list[np.ndarray] = []
 

@@ -53,7 +53,7 @@ class WriteReport:
 class WriteUnavailableError(Exception):
     """The server stayed unreachable after every retry; `report` holds what was written before."""
 
-    def __init__(self, message: str, report: WriteReport):
+    def __init__(self, message: str, report: WriteReport) -> None:
         super().__init__(message)
         self.report = report
 
