@@ -5,7 +5,7 @@
 - conversion: validation + column-wise line protocol on the Arrow table (best of `--repeat`), and
   influxdb-client's DataframeSerializer on `--serializer-rows` rows of the same data, for comparison;
 - plain: the same points, pre-serialised as line protocol, posted by influxdb-client's synchronous write API
-  in batches of `--batch-size` (the seed's 1000);
+  in batches of `--batch-size` (the loader's default, 1000);
 - pipeline: the `energy_series` asset materialized in process for that partition (S3 read, validation,
   conversion, health check, batched writes, CloudWatch metrics), then its read-back checks. The ratio uses
   the asset's own processing time (read to last write); the wall time with Dagster and checks is printed too.
@@ -33,13 +33,15 @@ from influxdb_client.client.write.dataframe_serializer import DataframeSerialize
 from influxdb_client.client.write_api import SYNCHRONOUS, PointSettings
 
 from assets.energy_series.assets import energy_series
+from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.energy_files import energy_key, energy_parquet
 from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.line_protocol import to_line_protocol
 from ecom_pipeline.energy_series.schema import normalize_time_column
 from ecom_pipeline.energy_series.validation import validate_rows
 from resources import build_resources
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 DAY = date(2026, 2, 1)
@@ -111,7 +113,7 @@ def bench_pipeline(
         ),
         "energy_series_config": EnergySeriesConfig(bucket=s3_bucket, batch_size=batch_size),
         "energy_series_readback": SeriesReadbackResource(
-            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
+            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL") if read_back else None
         ),
     }
     with DagsterInstance.ephemeral() as instance:
@@ -219,8 +221,7 @@ def main() -> None:
             raise SystemExit("a check of the last pipeline run failed")
     finally:
         _drop_series(influx_buckets)
-        s3.delete_object(Bucket=s3_bucket, Key=energy_key("generation", DAY))
-        s3.delete_bucket(Bucket=s3_bucket)
+        delete_bucket(s3, s3_bucket)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """`energy_series_sensor`: new processed Parquet in the series bucket becomes a run of its (dataset, day) partition.
 
-The seed's Lambda was invoked by an S3 notification or a Step Functions `{bucket, key}` payload; both go
-through `ecom_pipeline.energy_series.events.parse_event`, here and in `run_requests_for_event`, so an external
-trigger can be replayed by hand and gets the same run key as the sensor would have given it:
+Outside Dagster the loader is triggered by an S3 notification or a Step Functions `{bucket, key}` payload;
+both go through `ecom_pipeline.energy_series.events.parse_event`, here and in `run_requests_for_event`, so
+an external trigger can be replayed by hand and gets the same run key as the sensor would have given it:
 
     python -m sensors.energy_series '{"bucket": "ecom-energy-series-local", "key": "processed/dataset=...parquet"}'
 """
 
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from dagster import (
@@ -26,34 +26,21 @@ from assets.energy_series import energy_series_job
 from assets.partitions import energy_series_partitions
 from ecom_pipeline.constants import PARTITIONS_START_DATE
 from ecom_pipeline.energy_series.events import parse_event
-from ecom_pipeline.energy_series.selection import (
-    ListedObject,
-    PartitionRequest,
-    SeriesCursor,
-    normalize_etag,
-    partition_requests,
-    select_new,
-)
+from ecom_pipeline.energy_series.selection import PartitionRequest, partition_requests
+from ecom_pipeline.s3_objects import S3ObjectVersion
+from ecom_pipeline.sensor_cursors import LastModifiedCursor
+from resources.aws_clients import AwsClientResource
 from resources.energy_series.config import EnergySeriesConfig
+from resources.s3_objects import head_object_version, list_object_versions
 
 TRIGGER_TAG = "ecom/series_trigger"
 OBJECTS_TAG = "ecom/series_objects"
-
-
-def list_processed_objects(s3_client: Any, bucket: str, prefix: str) -> Iterator[ListedObject]:
-    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            yield ListedObject(item["Key"], normalize_etag(item["ETag"]), item["LastModified"])
 
 
 def partition_exists(request: PartitionRequest) -> bool:
     """Daily partitions end with yesterday (UTC); a file for today waits until its day is complete."""
     days = energy_series_partitions.get_partitions_def_for_dimension("date")
     return days.has_partition_key(request.day.isoformat())
-
-
-def before_first_partition(request: PartitionRequest) -> bool:
-    return request.day.isoformat() < PARTITIONS_START_DATE
 
 
 def to_run_request(request: PartitionRequest, trigger: str) -> RunRequest:
@@ -74,16 +61,16 @@ def energy_series_sensor(
     context: SensorEvaluationContext, energy_series_config: EnergySeriesConfig
 ) -> SensorResult | SkipReason:
     config = energy_series_config
-    objects = list_processed_objects(config.client("s3"), config.bucket, config.processed_prefix)
-    fresh, cursor = select_new(
-        objects, SeriesCursor.parse(context.cursor), limit=config.sensor_max_runs_per_tick
+    objects = list_object_versions(config.client("s3"), config.bucket, config.processed_prefix)
+    fresh, cursor = LastModifiedCursor.from_json(context.cursor).select_new(
+        objects, limit=config.sensor_max_runs_per_tick
     )
     if not fresh:
         return SkipReason(f"no new Parquet under s3://{config.bucket}/{config.processed_prefix}")
     requests, skipped = partition_requests(config.bucket, fresh)
     for item in skipped:
         context.log.warning(f"ignored s3://{config.bucket}/{item.key}: {item.reason}")
-    too_old = [request for request in requests if before_first_partition(request)]
+    too_old = [request for request in requests if request.before(PARTITIONS_START_DATE)]
     for request in too_old:
         context.log.warning(
             f"ignored {request.dataset} {request.day}: before the first partition {PARTITIONS_START_DATE}"
@@ -93,16 +80,16 @@ def energy_series_sensor(
         context.log.info(f"{request.dataset} {request.day}: partition not complete yet, waiting")
     ready = [request for request in requests if request not in waiting and request not in too_old]
     cursor = cursor.with_pending(version for request in waiting for version in request.versions)
-    return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.serialize())
+    return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.to_json())
 
 
 def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[RunRequest]:
     """Run requests for an S3 event or `{bucket, key}` payload, with the run keys the sensor would use."""
-    objects_by_bucket: dict[str, list[ListedObject]] = {}
+    objects_by_bucket: dict[str, list[S3ObjectVersion]] = {}
     for ref in parse_event(event):
-        head = s3_client.head_object(Bucket=ref.bucket, Key=ref.key)
-        listed = ListedObject(ref.key, normalize_etag(head["ETag"]), head["LastModified"])
-        objects_by_bucket.setdefault(ref.bucket, []).append(listed)
+        objects_by_bucket.setdefault(ref.bucket, []).append(
+            head_object_version(s3_client, ref.bucket, ref.key)
+        )
     run_requests = []
     for bucket, objects in objects_by_bucket.items():
         requests, skipped = partition_requests(bucket, objects)
@@ -114,11 +101,9 @@ def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[Run
 
 def main(argv: list[str]) -> None:
     """Print the partition and run key of a replayed trigger, and the command that materializes it."""
-    import boto3
-
     if len(argv) != 1:
         raise SystemExit(__doc__)
-    for request in run_requests_for_event(json.loads(argv[0]), boto3.client("s3")):
+    for request in run_requests_for_event(json.loads(argv[0]), AwsClientResource().client("s3")):
         print(f"partition {request.partition_key}  run key {request.run_key}")
         print(
             "  dagster asset materialize -m ecom_pipeline.definitions --select energy_series "

@@ -1,7 +1,8 @@
-"""`energy_series`: one (dataset, day) of processed Parquet on S3 written to InfluxDB (seed 002).
+"""`energy_series`: one (dataset, day) of processed Parquet on S3 written to InfluxDB.
 
-The seed's Lambda answered 503 when InfluxDB was unreachable and 400 on bad input; here the first becomes a
-step retry (RetryRequested) and the second a Failure that never retries. Points are identified by series
+Two kinds of failure are told apart: an unreachable or unhealthy server (InfluxDB, S3) is transient and
+becomes a step retry (RetryRequested, "unavailable (503)"); bad input (schema, invalid rows, points the
+server rejects) cannot succeed on retry and becomes a Failure that never retries ("bad input (400)"). Points are identified by series
 and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
 """
 
@@ -28,20 +29,21 @@ from assets.energy_series.checks import CHECK_SPECS, day_check, drop_rate_check,
 from assets.partitions import energy_series_partitions
 from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
 from ecom_pipeline.energy_series.datasets import DATASETS, DatasetSpec, partition_prefix
+from ecom_pipeline.energy_series.preparation import (
+    ChunkedConversion,
+    LoadSettings,
+    PreparedFile,
+    merge_counts,
+    whole_batch_chunk_rows,
+)
 from ecom_pipeline.energy_series.schema import SchemaError
 from ecom_pipeline.energy_series.validation import InvalidRecordsError
 from ecom_pipeline.energy_series.write_policy import WriteUnavailableError, write_stream
 from ecom_pipeline.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
 from resources.aws import CloudWatchMetricsResource, Metric
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
-from resources.energy_series.processed_files import (
-    ChunkedConversion,
-    LoadSettings,
-    PreparedFile,
-    list_partition_files,
-    merge_counts,
-    prepare_file,
-)
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.processed_files import list_partition_files, read_file
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 REJECTED_BY_SERVER = "rejected_by_server"
@@ -85,9 +87,14 @@ def _dropped_table(dropped: dict[str, int]) -> MetadataValue:
 
 
 def _unavailable(
-    context, cloudwatch, config, dataset: str, message: str, cause: BaseException | None = None
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    config: EnergySeriesConfig,
+    dataset: str,
+    message: str,
+    cause: BaseException | None = None,
 ) -> NoReturn:
-    """The seed's 503: Dagster retries the step; the cause chain says why."""
+    """Transient: Dagster retries the step (up to `step_retries`); the cause chain says why."""
     context.log.error(f"unavailable (503): {message}")
     _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "ServiceUnavailable")])
     retry = RetryRequested(max_retries=config.step_retries, seconds_to_wait=config.step_retry_wait_seconds)
@@ -95,8 +102,14 @@ def _unavailable(
 
 
 def _bad_input(
-    context, cloudwatch, config, dataset: str, message: str, metadata: dict | None = None
+    context: AssetExecutionContext,
+    cloudwatch: CloudWatchMetricsResource,
+    config: EnergySeriesConfig,
+    dataset: str,
+    message: str,
+    metadata: dict | None = None,
 ) -> Failure:
+    """Bad input: a Failure that forbids retries, since the same input cannot succeed."""
     _metrics(context, cloudwatch, config.metrics_namespace, [_error_metric(dataset, "BadRequest")])
     return Failure(description=f"bad input (400): {message}", metadata=metadata or {}, allow_retries=False)
 
@@ -124,7 +137,7 @@ def energy_series(
     config = energy_series_config
     prefix = partition_prefix(dataset, day)
 
-    # Health check before anything else (seed 002, "Data Processing Flow" step 3).
+    # Health and auth first: an unreachable server should retry before any S3 read or conversion work.
     health = influxdb.health()
     if health["status"] != "healthy":
         _unavailable(context, cloudwatch, config, dataset, f"InfluxDB unhealthy at {influxdb.url}: {health}")
@@ -147,7 +160,7 @@ def energy_series(
         )
     settings = LoadSettings(config.enable_validation, config.drop_invalid_records)
     try:
-        files = [prepare_file(client, config.bucket, key, size, spec, settings) for key, size in listed]
+        files = [read_file(client, config.bucket, obj, spec, settings) for obj in listed]
     except S3_UNAVAILABLE as exc:
         _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
     except (SchemaError, InvalidRecordsError) as exc:
@@ -155,8 +168,7 @@ def energy_series(
             context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
         ) from exc
 
-    # Whole batches per chunk, so chunking does not add partial batches.
-    chunk_rows = max(config.batch_size, config.conversion_chunk_rows // config.batch_size * config.batch_size)
+    chunk_rows = whole_batch_chunk_rows(config.batch_size, config.conversion_chunk_rows)
     conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows)
     prepared_at = time.perf_counter()
     try:

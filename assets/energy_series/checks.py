@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 import numpy as np
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
-from resources.energy_series.config import SeriesReadbackResource
+from ecom_pipeline.energy_series.partition_day import (
+    iso_utc,
+    ns_to_ms_range,
+    points_outside_day,
+    readback_range_ns,
+)
+from resources.energy_series.readback import SeriesReadbackResource
 
 ASSET_NAME = "energy_series"
 POINTS_CHECK = "points_written_match_server"
@@ -31,26 +37,19 @@ CHECK_SPECS = [
     ),
 ]
 
-_NS_PER_MS = 1_000_000
-
-
-def day_bounds_ns(day: date) -> tuple[int, int]:
-    start = datetime.combine(day, time(), tzinfo=UTC)
-    end = start + timedelta(days=1)
-    return int(start.timestamp()) * 10**9, int(end.timestamp()) * 10**9
-
 
 def day_check(day: date, timestamps_ns: np.ndarray) -> AssetCheckResult:
-    start, end = day_bounds_ns(day)
-    outside = int(((timestamps_ns < start) | (timestamps_ns >= end)).sum()) if len(timestamps_ns) else 0
+    """Fails when a written timestamp lies outside the partition's UTC day."""
+    outside = points_outside_day(day, timestamps_ns)
     metadata = {"partition_day": day.isoformat(), "points_outside_day": outside}
     if len(timestamps_ns):
-        metadata["min_timestamp"] = _iso(int(timestamps_ns.min()))
-        metadata["max_timestamp"] = _iso(int(timestamps_ns.max()))
+        metadata["min_timestamp"] = iso_utc(int(timestamps_ns.min()))
+        metadata["max_timestamp"] = iso_utc(int(timestamps_ns.max()))
     return AssetCheckResult(check_name=DAY_CHECK, passed=outside == 0, metadata=metadata)
 
 
 def drop_rate_check(input_rows: int, dropped_by_reason: dict[str, int], threshold: float) -> AssetCheckResult:
+    """Warns (never blocks) when the share of dropped rows exceeds `threshold`."""
     dropped = sum(dropped_by_reason.values())
     rate = dropped / input_rows if input_rows else 0.0
     return AssetCheckResult(
@@ -76,10 +75,8 @@ def points_check(
     points_written: int,
 ) -> AssetCheckResult:
     """Read the partition's range back; a server that holds more, fewer or no points fails the check."""
-    start_ns, end_ns = day_bounds_ns(day)
-    if len(timestamps_ns):  # also cover written points outside the day, which the day check reports
-        start_ns, end_ns = min(start_ns, int(timestamps_ns.min())), max(end_ns, int(timestamps_ns.max()) + 1)
-    start_ms, end_ms = start_ns // _NS_PER_MS, -(-end_ns // _NS_PER_MS)
+    start_ns, end_ns = readback_range_ns(day, timestamps_ns)
+    start_ms, end_ms = ns_to_ms_range(start_ns, end_ns)
     metadata: dict = {"valid_rows": valid_points, "points_written": points_written, "bucket": bucket}
     if not readback.configured:
         # On AWS there is no VictoriaMetrics; until a Flux read-back exists the check says so, as a warning.
@@ -99,12 +96,8 @@ def points_check(
             "points_on_server": stored.points,
             "series_on_server": stored.series,
             "samples_on_server": stored.samples,
-            "range": MetadataValue.text(f"{_iso(start_ns)} .. {_iso(end_ns)}"),
+            "range": MetadataValue.text(f"{iso_utc(start_ns)} .. {iso_utc(end_ns)}"),
         }
     )
     passed = stored.points == valid_points == points_written
     return AssetCheckResult(check_name=POINTS_CHECK, passed=passed, metadata=metadata)
-
-
-def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 10**9, tz=UTC).isoformat()

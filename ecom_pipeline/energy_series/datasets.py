@@ -1,7 +1,7 @@
 """The three energy datasets and how their processed Parquet maps onto InfluxDB points.
 
-The mapping is the seed's table (seed 002, "Dataset Types"), kept here as data so the converter, the
-validation rules, the asset and the read-back check all agree on one definition.
+The mapping is kept here as data so the converter, the validation rules, the asset and the read-back check
+all agree on one definition of each dataset's measurement, tags and fields.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ _DATE_IN_KEY = re.compile(r"(?:^|/)date=(\d{4}-\d{2}-\d{2})/")
 
 
 class UnknownDatasetError(ValueError):
-    """The key names no dataset the loader knows (the seed answers these with 400)."""
+    """The key names no dataset the loader knows: bad input, never retried."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ class SeriesObject:
 
 
 def detect_dataset(key: str) -> DatasetSpec:
-    """The dataset of an S3 key, from its `dataset=<name>` path segment (the seed's detection rule)."""
+    """The dataset of an S3 key, from its `dataset=<name>` path segment anywhere in the key."""
     match = _DATASET_IN_KEY.search(key)
     if match is None:
         raise UnknownDatasetError(f"s3 key {key!r} has no 'dataset=<name>/' path segment")

@@ -1,6 +1,6 @@
-"""The one parser for the loader's trigger payloads (seed 002, "Input Event Format").
+"""The one parser for the loader's trigger payloads.
 
-Both shapes the Lambda accepted go through `parse_event`: an S3 notification (`{"Records": [...]}`, keys
+Both shapes an external trigger can take go through `parse_event`: an S3 notification (`{"Records": [...]}`, keys
 URL-encoded by S3) and the Step Functions payload (`{"bucket": ..., "key": ...}`). The sensor's own listing
 and a hand-replayed trigger therefore produce identical object references.
 """

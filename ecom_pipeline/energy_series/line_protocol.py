@@ -47,10 +47,6 @@ class LineProtocol:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    @property
-    def nbytes(self) -> int:
-        return int(self.offsets[-1] - self.offsets[0])
-
     def lines(self, start: int, stop: int) -> bytes:
         """Lines [start, stop) as one payload."""
         stop = min(stop, len(self))

@@ -1,6 +1,6 @@
 """Schema validation of one processed Parquet file against its dataset mapping.
 
-A schema problem is bad input (the seed's 400): retrying cannot fix it, so callers fail without retry.
+A schema problem is bad input: retrying cannot fix it, so callers fail without retry.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Row rules for energy series records, with every dropped row counted under one reason.
 
 InfluxDB cannot store a point without a timestamp, a NaN/inf value or a tag whose value holds a newline,
-and a missing tag or field silently changes which series a point lands in. The seed's
-`DROP_INVALID_RECORDS` decides whether such rows are dropped and counted or fail the file.
+and a missing tag or field silently changes which series a point lands in. `drop_invalid_records`
+(DROP_INVALID_RECORDS) decides whether such rows are dropped and counted or fail the file.
 """
 
 from __future__ import annotations
@@ -24,9 +24,6 @@ NULL_FIELD = "null_field"
 NON_FINITE_FIELD = "non_finite_field"
 # Not invalid: InfluxDB keeps only the last of several points with one series and timestamp, so do we.
 DUPLICATE_POINT = "duplicate_point"
-
-INVALID_REASONS = (NULL_TIMESTAMP, MISSING_TAG, INVALID_TAG_VALUE, NULL_FIELD, NON_FINITE_FIELD)
-DROP_REASONS = (*INVALID_REASONS, DUPLICATE_POINT)
 
 
 class InvalidRecordsError(ValueError):

@@ -1,10 +1,9 @@
 """How points reach InfluxDB: batches, retries with exponential backoff, one-at-a-time fallback.
 
-This is the seed's write behaviour as a plain function over a `write(payload)` callable, so the policy is
-tested against the real server without Dagster, and the error types stay the caller's: `transient`
-errors (connection, 5xx) are retried and finally raised as WriteUnavailableError; `rejected` errors (400)
-are never retried as a batch, the batch's points are written one by one instead so that one bad point
-does not sink the other 999.
+The policy is a plain function over a `write(payload)` callable, so it is tested against the real server
+without Dagster, and the error types stay the caller's: `transient` errors (connection, 5xx) are retried and
+finally raised as WriteUnavailableError; `rejected` errors (400) are never retried as a batch, the batch's
+points are written one by one instead so that one bad point does not sink the other 999.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ class WriteReport:
 
     @property
     def success_rate(self) -> float:
-        """Share of batches written whole (the seed's SuccessRate)."""
+        """Share of batches written whole (the SuccessRate metric)."""
         if self.batches_processed == 0:
             return 1.0
         return (self.batches_processed - self.failed_batches) / self.batches_processed
@@ -54,7 +53,7 @@ class WriteReport:
 class WriteUnavailableError(Exception):
     """The server stayed unreachable after every retry; `report` holds what was written before."""
 
-    def __init__(self, message: str, report: WriteReport):
+    def __init__(self, message: str, report: WriteReport) -> None:
         super().__init__(message)
         self.report = report
 

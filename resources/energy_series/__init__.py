@@ -4,7 +4,8 @@ import os
 
 from dagster import ConfigurableResource, EnvVar
 
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.readback import SeriesReadbackResource
 
 
 def energy_series_resources() -> dict[str, ConfigurableResource]:

@@ -23,7 +23,8 @@ from deploy.local.sources.energy_files import (
     energy_parquet,
 )
 from ecom_pipeline.energy_series.datasets import DATASETS
-from resources.energy_series.config import SeriesReadbackResource
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns, ns_to_ms_range
+from resources.energy_series.readback import SeriesReadbackResource
 from sensors.energy_series import run_requests_for_event
 
 SAMPLE_DAY = date(2026, 11, 20)
@@ -97,7 +98,7 @@ def run(ctx: DemoContext) -> DemoSummary:
     if skipped:
         summary.notes.append(f"{skipped} partition(s) already loaded by an earlier demo (same run keys)")
 
-    # The seed's S3 event, replayed by hand: same object version, same run key, so it does not run again.
+    # An S3 notification for a loaded file, replayed by hand: same object version, same run key, so no rerun.
     replay_key = energy_key("consumption", SAMPLE_DAY)
     event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": replay_key}}}]}
     (replayed,) = run_requests_for_event(event, s3)
@@ -108,8 +109,8 @@ def run(ctx: DemoContext) -> DemoSummary:
     readback = SeriesReadbackResource(victoria_metrics_url=os.environ["VICTORIA_METRICS_URL"])
     influx_bucket = os.environ["INFLUXDB_BUCKET"]
     for (dataset, day), expected in sorted(_expected_points().items()):
-        start_ms = _day_start_ms(day)
-        stored = readback.stored_points(DATASETS[dataset], influx_bucket, start_ms, start_ms + 86_400_000)
+        start_ms, end_ms = ns_to_ms_range(*day_bounds_ns(day))
+        stored = readback.stored_points(DATASETS[dataset], influx_bucket, start_ms, end_ms)
         ctx.log(
             f"  read back {DATASETS[dataset].measurement} {day}: {stored.points} points in {stored.series} series"
         )
@@ -117,7 +118,3 @@ def run(ctx: DemoContext) -> DemoSummary:
             raise DemoError(f"{dataset} {day}: {stored.points} points on the server, expected {expected}")
     summary.notes.append(f"read back {sum(_expected_points().values())} points from VictoriaMetrics")
     return summary
-
-
-def _day_start_ms(day: date) -> int:
-    return (day - date(1970, 1, 1)).days * 86_400_000

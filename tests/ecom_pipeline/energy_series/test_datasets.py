@@ -35,7 +35,7 @@ from ecom_pipeline.energy_series.events import InvalidEventError, ObjectRef, par
         ),
     ],
 )
-def test_mapping_is_the_seed_table(dataset, measurement, tags, fields):
+def test_mapping_of_each_dataset(dataset, measurement, tags, fields):
     spec = detect_dataset(f"processed/dataset={dataset}/date=2026-03-01/part-0.parquet")
     assert (spec.name, spec.measurement, spec.tags, spec.fields) == (dataset, measurement, tags, fields)
     assert spec is DATASETS[dataset]

@@ -8,7 +8,7 @@ from ecom_pipeline.energy_series.line_protocol import to_line_protocol
 from ecom_pipeline.energy_series.schema import SchemaError, check_schema
 from ecom_pipeline.energy_series.validation import InvalidRecordsError, validate_rows
 
-from .series_tables import series_rows, series_table
+from .tables import series_rows, series_table
 
 SPEC = DATASETS["generation"]
 SOURCE = "s3://bkt/processed/dataset=generation/date=2026-03-01/part-0.parquet"

@@ -1,18 +1,15 @@
 """Fixtures of the energy-series tests: a private S3 bucket and InfluxDB bucket per test, on the real stack.
 
 The InfluxDB bucket becomes VictoriaMetrics' `db` label, so concurrent tests never count each other's points.
-tests/assets and tests/sensors are shared directories, so these fixtures stay out of their conftest.py.
+The fixtures that build one are in this folder's conftest.py.
 """
 
 import os
 import socket
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 import boto3
-import pytest
 from dagster import (
     DagsterEventType,
     DagsterInstance,
@@ -24,12 +21,12 @@ from dagster import (
 )
 
 from assets.energy_series.assets import energy_series
-from assets.energy_series.checks import day_bounds_ns
-from deploy.local.aws_bootstrap import delete_bucket
 from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from ecom_pipeline.energy_series.readback import StoredPoints
 from resources import build_resources
-from resources.energy_series.config import EnergySeriesConfig, SeriesReadbackResource
+from resources.energy_series.config import EnergySeriesConfig
+from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
 
 
@@ -59,7 +56,7 @@ class SeriesEnv:
 
     @property
     def metrics_namespace(self) -> str:
-        """A CloudWatch namespace of this test's own (the seed's is ONS/InfluxDB)."""
+        """A CloudWatch namespace of this test's own (the deployed default is ONS/InfluxDB)."""
         return f"ONS/InfluxDB/{self.influx_bucket}"
 
     def metric_names(self, **dimensions: str) -> set[str]:
@@ -120,23 +117,6 @@ class SeriesEnv:
         return self.readback().stored_points(
             DATASETS[dataset], self.influx_bucket, start // 10**6, end // 10**6, keep_values=True
         )
-
-
-@pytest.fixture(scope="module", name="series_instance")
-def series_instance_fixture() -> Iterator[DagsterInstance]:
-    """One ephemeral instance per module: building one costs seconds, and runs do not share state through it."""
-    with DagsterInstance.ephemeral() as instance:
-        yield instance
-
-
-@pytest.fixture(name="series_env")
-def series_env_fixture(stack_env, series_instance: DagsterInstance) -> Iterator[SeriesEnv]:
-    unique = uuid.uuid4().hex[:10]
-    bucket = f"test-series-{unique}"
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=bucket)
-    yield SeriesEnv(s3_bucket=bucket, influx_bucket=f"test_series_{unique}", instance=series_instance)
-    delete_bucket(s3, bucket)
 
 
 def retries_of(result) -> int:

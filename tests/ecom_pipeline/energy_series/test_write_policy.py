@@ -11,7 +11,7 @@ from ecom_pipeline.energy_series.write_policy import (
     write_stream,
 )
 
-from .series_tables import series_rows, series_table
+from .tables import series_rows, series_table
 
 
 class Down(Exception):

@@ -5,9 +5,10 @@ from datetime import date
 import numpy as np
 from dagster import AssetCheckSeverity
 
-from assets.energy_series.checks import day_bounds_ns, day_check, drop_rate_check, points_check
+from assets.energy_series.checks import day_check, drop_rate_check, points_check
 from ecom_pipeline.energy_series.datasets import DATASETS
-from resources.energy_series.config import SeriesReadbackResource
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns
+from resources.energy_series.readback import SeriesReadbackResource
 
 DAY = date(2026, 3, 1)
 

@@ -9,7 +9,7 @@ from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.line_protocol import escape_key, escape_measurement, to_line_protocol
 from ecom_pipeline.energy_series.schema import SchemaError
 
-from .series_tables import series_rows, series_table
+from .tables import series_rows, series_table
 
 NS_2026_03_01 = 1772323200 * 10**9
 

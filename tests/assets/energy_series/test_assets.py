@@ -9,14 +9,13 @@ from dagster import AssetCheckSeverity
 
 from deploy.local.sources.energy_files import energy_invalid_rows, energy_key, energy_parquet
 from ecom_pipeline.energy_series.datasets import DATASETS
-from tests.assets.test_series_support import (  # noqa: F401 - fixture
+from tests.assets.energy_series.sandbox import (
     SeriesEnv,
     checks_of,
+    closed_port_url,
     failure_message,
     materialization_metadata,
     retries_of,
-    series_env_fixture,
-    series_instance_fixture,
 )
 
 DAY = date(2026, 3, 1)
@@ -116,8 +115,6 @@ def test_missing_required_column_fails_as_bad_input_without_retry(series_env: Se
 
 
 def test_server_down_fails_as_unavailable_after_retries(series_env: SeriesEnv):
-    from tests.assets.test_series_support import closed_port_url
-
     series_env.put(energy_key("transmission", DAY), energy_parquet("transmission", DAY, 20))
     down = series_env.influxdb(url=closed_port_url(), timeout_ms=1_000)
 

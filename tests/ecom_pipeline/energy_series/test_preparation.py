@@ -5,16 +5,16 @@ import math
 import pytest
 
 from ecom_pipeline.energy_series.datasets import DATASETS
-from ecom_pipeline.energy_series.schema import SchemaError
-from ecom_pipeline.energy_series.validation import InvalidRecordsError
-from resources.energy_series.processed_files import (
+from ecom_pipeline.energy_series.preparation import (
     UNREPRESENTABLE,
     ChunkedConversion,
     LoadSettings,
     PreparedFile,
     prepare_table,
 )
-from tests.ecom_pipeline.series.series_tables import series_rows, series_table
+from ecom_pipeline.energy_series.schema import SchemaError
+from ecom_pipeline.energy_series.validation import InvalidRecordsError
+from tests.ecom_pipeline.energy_series.tables import series_rows, series_table
 
 SPEC = DATASETS["generation"]
 

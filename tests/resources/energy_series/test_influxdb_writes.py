@@ -10,8 +10,8 @@ from ecom_pipeline.energy_series.line_protocol import to_line_protocol
 from ecom_pipeline.energy_series.write_policy import RetrySettings, WriteUnavailableError, write_in_batches
 from ecom_pipeline.errors import BadRequestError, ServiceUnavailableError
 from resources.influxdb import InfluxDBResource
-from tests.assets.test_series_support import closed_port_url
-from tests.ecom_pipeline.series.series_tables import series_rows, series_table
+from tests.assets.energy_series.sandbox import closed_port_url
+from tests.ecom_pipeline.energy_series.tables import series_rows, series_table
 
 SPEC = DATASETS["transmission"]
 ERRORS = {"transient": (ServiceUnavailableError,), "rejected": (BadRequestError,)}
