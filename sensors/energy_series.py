@@ -8,6 +8,7 @@ an external trigger can be replayed by hand and gets the same run key as the sen
 """
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -29,7 +30,6 @@ from ecom_pipeline.energy_series.events import parse_event
 from ecom_pipeline.energy_series.selection import PartitionRequest, partition_requests
 from ecom_pipeline.s3_objects import S3ObjectVersion
 from ecom_pipeline.sensor_cursors import LastModifiedCursor
-from resources.aws_clients import AwsClientResource
 from resources.energy_series.config import EnergySeriesConfig
 from resources.s3_objects import head_object_version, list_object_versions
 
@@ -83,27 +83,30 @@ def energy_series_sensor(
     return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.to_json())
 
 
-def run_requests_for_event(event: Mapping[str, Any], s3_client: Any) -> list[RunRequest]:
-    """Run requests for an S3 event or `{bucket, key}` payload, with the run keys the sensor would use."""
-    objects_by_bucket: dict[str, list[S3ObjectVersion]] = {}
+def run_requests_for_event(event: Mapping[str, Any], config: EnergySeriesConfig) -> list[RunRequest]:
+    """Run requests for an S3 event or `{bucket, key}` payload, with the run keys the sensor would use.
+
+    Only objects of the configured series bucket are accepted: an event naming another bucket is refused
+    rather than read with the pipeline's credentials.
+    """
+    objects: list[S3ObjectVersion] = []
+    client = config.client("s3")
     for ref in parse_event(event):
-        objects_by_bucket.setdefault(ref.bucket, []).append(
-            head_object_version(s3_client, ref.bucket, ref.key)
-        )
-    run_requests = []
-    for bucket, objects in objects_by_bucket.items():
-        requests, skipped = partition_requests(bucket, objects)
-        if skipped:
-            raise ValueError("; ".join(item.reason for item in skipped))
-        run_requests += [to_run_request(request, "event") for request in requests]
-    return run_requests
+        if ref.bucket != config.bucket:
+            raise ValueError(f"s3://{ref.bucket}/{ref.key} is not in the series bucket {config.bucket!r}")
+        objects.append(head_object_version(client, ref.bucket, ref.key))
+    requests, skipped = partition_requests(config.bucket, objects)
+    if skipped:
+        raise ValueError("; ".join(item.reason for item in skipped))
+    return [to_run_request(request, "event") for request in requests]
 
 
 def main(argv: list[str]) -> None:
     """Print the partition and run key of a replayed trigger, and the command that materializes it."""
     if len(argv) != 1:
         raise SystemExit(__doc__)
-    for request in run_requests_for_event(json.loads(argv[0]), AwsClientResource().client("s3")):
+    config = EnergySeriesConfig(bucket=os.environ["SERIES_BUCKET"])
+    for request in run_requests_for_event(json.loads(argv[0]), config):
         print(f"partition {request.partition_key}  run key {request.run_key}")
         print(
             "  dagster asset materialize -m ecom_pipeline.definitions --select energy_series "

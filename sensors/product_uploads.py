@@ -7,9 +7,7 @@ replayed or duplicate discovery of the same object version is dropped by Dagster
 object (new ETag) is a new upload.
 """
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from dagster import RunRequest, SensorEvaluationContext, SensorResult, sensor
 
@@ -22,21 +20,13 @@ from ecom_pipeline.product_uploads.object_keys import (
 )
 from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
 from ecom_pipeline.product_uploads.upload_id import make_upload_id
-from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag
+from ecom_pipeline.s3_objects import S3ObjectVersion
 from resources.product_uploads.config import ProductUploadsConfig
 from resources.product_uploads.upload_listing import scan_uploads
 
 
-def upload_run_request(obj: S3ObjectVersion | Mapping[str, Any], prefix: str) -> RunRequest:
-    """The partition (upload id) and run of one object version.
-
-    Also takes a listing or HeadObject entry with `Key`, `ETag` and `LastModified` (the Lambda executor
-    demo builds its request from one).
-    """
-    if not isinstance(obj, S3ObjectVersion):
-        obj = S3ObjectVersion(
-            obj["Key"], normalize_etag(obj["ETag"]), int(obj.get("Size", 0)), obj["LastModified"]
-        )
+def upload_run_request(obj: S3ObjectVersion, prefix: str) -> RunRequest:
+    """The partition (upload id) and run of one object version."""
     upload = parse_upload_key(obj.key, prefix)
     assert upload is not None
     return RunRequest(

@@ -19,6 +19,7 @@ the same as the in-process runs of the same assets, which are.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import sys
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from types import FrameType
 from typing import Any
 
 import botocore.client
+import botocore.exceptions
 from dagster import ConfigurableResource
 
 DAEMON = "daemon"
@@ -51,6 +53,7 @@ class RecordedCall:
     action: str  # the IAM action it needs
     resource: ResourceName
     caller: str  # the first pipeline module on the stack, for the failure message
+    error: str | None = None  # the AWS error code the call ended with, if any
 
 
 _calls: set[RecordedCall] = set()
@@ -228,8 +231,15 @@ def _recording_make_api_call(self: Any, operation_name: str, api_params: dict[st
                     caller=caller,
                 )
             )
-        with _lock:
-            _calls.update(found)
+        try:
+            return _original(self, operation_name, api_params)
+        except botocore.exceptions.ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code")
+            found = [dataclasses.replace(call, error=code) for call in found]
+            raise
+        finally:
+            with _lock:
+                _calls.update(found)
     return _original(self, operation_name, api_params)
 
 

@@ -17,7 +17,7 @@ from ecom_pipeline.bronze.manifest import PartitionManifest
 from ecom_pipeline.bronze.parts import PartLimits
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
-from resources.s3_objects import list_object_versions
+from resources.s3_objects import list_folders, list_object_versions
 
 _DELETE_BATCH = 1000
 _PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
@@ -107,11 +107,7 @@ class S3LakeStore:
 
     def list_folders(self, prefix: str) -> list[str]:
         """Immediate sub-prefixes of `prefix` (S3 'folders')."""
-        folders: list[str] = []
-        paginator = self._client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/"):
-            folders.extend(item["Prefix"] for item in page.get("CommonPrefixes", []))
-        return folders
+        return list_folders(self._client, self.bucket, prefix)
 
     def delete(self, keys: list[str]) -> None:
         self._delete(self.bucket, keys)

@@ -1,12 +1,10 @@
 """Listing new upload objects for `product_uploads_sensor`: per vendor folder after its cursor, then a sweep page.
 
-Why these calls stay here instead of going through `resources.s3_objects.list_object_versions`:
-- the vendor-folder listing and each folder's key listing use `Delimiter="/"`, so `error_reports/` and deeper
+Every call is one `resources.s3_objects.list_page`, so a tick's work is bounded and counted:
+- the vendor-folder listing and each folder's key listing use the `/` delimiter, so `error_reports/` and deeper
   paths are never listed and never become a folder's StartAfter cursor (report keys sort after upper-case
   file names: a cursor on one would hide every later `VEND001_*.csv` from the fast path);
-- the sweep reads exactly one page (`MaxKeys`) per tick and finishes its pass on `IsTruncated == False`;
-  the shared function pages on by itself and reports neither.
-Every listed entry still becomes the shared `S3ObjectVersion` (`S3ObjectVersion.from_response`).
+- the sweep reads exactly one page per tick and finishes its pass when the listing is complete.
 Listing strategy and cursor: ecom_pipeline/product_uploads/sensor_cursor.py.
 """
 
@@ -19,6 +17,7 @@ from ecom_pipeline.product_uploads.object_keys import parse_upload_key, vendor_f
 from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
 from ecom_pipeline.s3_objects import S3ObjectVersion
 from resources.product_uploads.config import ProductUploadsConfig
+from resources.s3_objects import ListedPage, list_page
 
 
 @dataclass
@@ -57,30 +56,33 @@ def scan_uploads(
     return scan
 
 
-def _list(client: Any, scan: UploadScan, **kwargs: Any) -> dict[str, Any]:
-    response = client.list_objects_v2(**kwargs)
+def _list(client: Any, scan: UploadScan, prefix: str, **kwargs: Any) -> ListedPage:
+    page = list_page(client, kwargs.pop("bucket"), prefix, **kwargs)
     scan.list_calls += 1
-    scan.keys_listed += len(response.get("Contents", []))
-    return response
+    scan.keys_listed += len(page.objects)
+    return page
 
 
 def _vendor_folders(client: Any, config: ProductUploadsConfig, scan: UploadScan) -> list[str]:
     vendors: list[str] = []
-    kwargs: dict[str, Any] = {
-        "Bucket": config.uploads_bucket,
-        "Prefix": config.uploads_prefix,
-        "Delimiter": "/",
-        "MaxKeys": config.sensor_page_size,
-    }
+    token: str | None = None
     while True:
-        response = _list(client, scan, **kwargs)
-        for entry in response.get("CommonPrefixes", []):
-            vendor = vendor_folder_of(entry["Prefix"], config.uploads_prefix)
+        page = _list(
+            client,
+            scan,
+            config.uploads_prefix,
+            bucket=config.uploads_bucket,
+            delimiter="/",
+            max_keys=config.sensor_page_size,
+            continuation_token=token,
+        )
+        for folder in page.folders:
+            vendor = vendor_folder_of(folder, config.uploads_prefix)
             if vendor:
                 vendors.append(vendor)
-        if not response.get("IsTruncated"):
+        if not page.next_token:
             break
-        kwargs["ContinuationToken"] = response["NextContinuationToken"]
+        token = page.next_token
     scan.vendors = len(vendors)
     return vendors
 
@@ -94,30 +96,30 @@ def _scan_vendor(
     scan: UploadScan,
     seen: set[str],
 ) -> int:
-    """Keys of one vendor folder after its cursor (Delimiter keeps error_reports/ and deeper paths out)."""
-    kwargs: dict[str, Any] = {
-        "Bucket": config.uploads_bucket,
-        "Prefix": f"{config.uploads_prefix}{vendor}/",
-        "Delimiter": "/",
-        "MaxKeys": config.sensor_page_size,
-    }
-    if cursor.vendor_after.get(vendor):
-        kwargs["StartAfter"] = cursor.vendor_after[vendor]
+    """Keys of one vendor folder after its cursor (the delimiter keeps error_reports/ and deeper paths out)."""
+    token: str | None = None
     while True:
-        response = _list(client, scan, **kwargs)
-        for item in response.get("Contents", []):
+        page = _list(
+            client,
+            scan,
+            f"{config.uploads_prefix}{vendor}/",
+            bucket=config.uploads_bucket,
+            delimiter="/",
+            max_keys=config.sensor_page_size,
+            start_after=cursor.vendor_after.get(vendor, ""),
+            continuation_token=token,
+        )
+        for obj in page.objects:
             if budget <= 0:
                 return 0
-            obj = S3ObjectVersion.from_response(item)
             cursor.vendor_after[vendor] = obj.key
             if parse_upload_key(obj.key, config.uploads_prefix):
                 scan.objects.append(obj)
                 seen.add(obj.version)
                 budget -= 1
-        if not response.get("IsTruncated"):
+        if not page.next_token:
             return budget
-        kwargs.pop("StartAfter", None)
-        kwargs["ContinuationToken"] = response["NextContinuationToken"]
+        token = page.next_token
 
 
 def _sweep_page(
@@ -130,16 +132,15 @@ def _sweep_page(
     now: datetime,
     already_requested: Callable[[S3ObjectVersion], bool],
 ) -> None:
-    kwargs: dict[str, Any] = {
-        "Bucket": config.uploads_bucket,
-        "Prefix": config.uploads_prefix,
-        "MaxKeys": config.sensor_sweep_keys_per_tick,
-    }
-    if cursor.sweep_after:
-        kwargs["StartAfter"] = cursor.sweep_after
-    response = _list(client, scan, **kwargs)
-    for item in response.get("Contents", []):
-        obj = S3ObjectVersion.from_response(item)
+    page = _list(
+        client,
+        scan,
+        config.uploads_prefix,
+        bucket=config.uploads_bucket,
+        max_keys=config.sensor_sweep_keys_per_tick,
+        start_after=cursor.sweep_after,
+    )
+    for obj in page.objects:
         if parse_upload_key(obj.key, config.uploads_prefix) and cursor.sweep_wants(obj.last_modified):
             if obj.version not in seen and not already_requested(obj):
                 if budget <= 0:
@@ -147,6 +148,6 @@ def _sweep_page(
                 scan.objects.append(obj)
                 budget -= 1
         cursor.sweep_after = obj.key
-    if not response.get("IsTruncated"):
+    if not page.next_token:
         cursor.finish_sweep_pass(now)
         scan.sweep_pass_finished = True

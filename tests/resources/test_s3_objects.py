@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError
 
 from deploy.local.aws_bootstrap import delete_bucket
 from resources.aws_clients import AwsClientResource
-from resources.s3_objects import head_object_version, list_object_versions
+from resources.s3_objects import head_object_version, list_folders, list_object_versions, list_page
 
 
 @pytest.fixture
@@ -45,3 +45,20 @@ def test_head_gives_the_same_version_as_the_listing_and_404_when_gone(bucket) ->
     with pytest.raises(ClientError) as raised:
         head_object_version(client, bucket, "missing.csv")
     assert raised.value.response["Error"]["Code"] in {"404", "NoSuchKey"}
+
+
+def test_one_page_at_a_time_with_folders_and_a_token_until_the_listing_is_complete(bucket) -> None:
+    client = AwsClientResource().client("s3")
+    for key in ("up/A/1.csv", "up/A/2.csv", "up/B/1.csv", "up/top.csv", "up/A/error_reports/r.json"):
+        client.put_object(Bucket=bucket, Key=key, Body=b"x")
+
+    assert list_folders(client, bucket, "up/", page_size=1) == ["up/A/", "up/B/"]
+    first = list_page(client, bucket, "up/A/", max_keys=1, delimiter="/")
+    assert [o.key for o in first.objects] == ["up/A/1.csv"] and first.next_token
+    second = list_page(
+        client, bucket, "up/A/", max_keys=1, delimiter="/", continuation_token=first.next_token
+    )
+    assert [o.key for o in second.objects] == ["up/A/2.csv"]
+    assert second.folders == ["up/A/error_reports/"] or second.next_token
+    after = list_page(client, bucket, "up/A/", start_after="up/A/1.csv", delimiter="/")
+    assert [o.key for o in after.objects] == ["up/A/2.csv"] and after.next_token is None

@@ -92,7 +92,7 @@ def test_replayed_events_get_the_sensors_run_key(bucket):
     step_functions = {"bucket": bucket, "key": key}
 
     for event in (s3_event, step_functions):
-        (request,) = run_requests_for_event(event, boto3.client("s3"))
+        (request,) = run_requests_for_event(event, EnergySeriesConfig(bucket=bucket))
         assert request.run_key == from_sensor.run_key
         assert request.partition_key == from_sensor.partition_key and request.tags[TRIGGER_TAG] == "event"
 
@@ -102,5 +102,16 @@ def test_replaying_a_key_that_is_not_processed_parquet_fails_naming_it(bucket):
     with pytest.raises(ValueError, match="names dataset 'weather'"):
         run_requests_for_event(
             {"bucket": bucket, "key": "processed/dataset=weather/date=2026-03-01/a.parquet"},
-            boto3.client("s3"),
+            EnergySeriesConfig(bucket=bucket),
+        )
+
+
+def test_replaying_an_object_of_another_bucket_is_refused(bucket):
+    put(
+        bucket, "processed/dataset=generation/date=2026-03-01/a.parquet", energy_parquet("generation", DAY, 1)
+    )
+    with pytest.raises(ValueError, match="is not in the series bucket 'ecom-elsewhere'"):
+        run_requests_for_event(
+            {"bucket": bucket, "key": "processed/dataset=generation/date=2026-03-01/a.parquet"},
+            EnergySeriesConfig(bucket="ecom-elsewhere"),
         )

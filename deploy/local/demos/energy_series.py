@@ -24,6 +24,7 @@ from deploy.local.sources.energy_files import (
 )
 from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.partition_day import day_bounds_ns, ns_to_ms_range
+from resources.energy_series.config import EnergySeriesConfig
 from resources.energy_series.readback import SeriesReadbackResource
 from sensors.energy_series import run_requests_for_event
 
@@ -101,7 +102,7 @@ def run(ctx: DemoContext) -> DemoSummary:
     # An S3 notification for a loaded file, replayed by hand: same object version, same run key, so no rerun.
     replay_key = energy_key("consumption", SAMPLE_DAY)
     event = {"Records": [{"s3": {"bucket": {"name": bucket}, "object": {"key": replay_key}}}]}
-    (replayed,) = run_requests_for_event(event, s3)
+    (replayed,) = run_requests_for_event(event, EnergySeriesConfig(bucket=bucket))
     if not ctx.launch(replayed, JOB).skipped_duplicate:
         raise DemoError("replayed S3 event launched a second run for an unchanged file")
     summary.notes.append("replayed S3 event deduplicated by run key")

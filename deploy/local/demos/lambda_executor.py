@@ -27,6 +27,7 @@ from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.lambda_executor import markers
 from ecom_pipeline.metric_imports.selection import import_run_key
 from ecom_pipeline.s3_objects import normalize_etag
+from resources.s3_objects import head_object_version
 from sensors.metric_imports import ETAG_TAG, TRIGGER_TAG
 from sensors.product_uploads import upload_run_request
 
@@ -126,10 +127,7 @@ def run_product_upload(ctx: DemoContext, summary: DemoSummary) -> None:
     key = upload_key(UPLOAD_VENDOR, datetime.now(UTC))
     s3.put_object(Bucket=bucket, Key=key, Body=vendor_csv(UPLOAD_VENDOR, UPLOAD_ROWS), ContentType="text/csv")
     ctx.log(f"put s3://{bucket}/{key} ({UPLOAD_ROWS} rows)")
-    head = s3.head_object(Bucket=bucket, Key=key)
-    request = upload_run_request(
-        {"Key": key, "ETag": head["ETag"], "LastModified": head["LastModified"]}, "uploads/"
-    )
+    request = upload_run_request(head_object_version(s3, bucket, key), "uploads/")
     ctx.instance.add_dynamic_partitions(product_upload_partitions.name, [request.partition_key])
     result = launch_on_lambda(ctx, request, UPLOAD_JOB_NAME)
     invocations = verify_ran_in_lambda(ctx, result, UPLOAD_JOB_NAME, request.partition_key)
