@@ -17,32 +17,33 @@ from sensors.energy_series import energy_series_sensor
 from sensors.metric_imports import metric_imports_sensor, metric_imports_sweep_schedule
 from sensors.product_uploads import product_uploads_sensor
 
-bronze = Definitions(
-    assets=bronze_assets,
-    jobs=[bronze_job, bronze_job_on_lambda],
-    schedules=[bronze_daily_schedule],
-)
-product_uploads = Definitions(
-    assets=product_uploads_assets,
-    jobs=[product_uploads_job, product_uploads_job_on_lambda],
-    sensors=[product_uploads_sensor],
-)
-energy_series = Definitions(
-    assets=energy_series_assets,
-    jobs=[energy_series_job, energy_series_job_on_lambda],
-    sensors=[energy_series_sensor],
-)
-metric_imports = Definitions(
-    assets=metric_imports_assets,
-    jobs=[metric_imports_job, metric_imports_job_on_lambda],
-    sensors=[metric_imports_sensor],
-    schedules=[metric_imports_sweep_schedule],
-)
 
-defs = Definitions.merge(
-    bronze,
-    product_uploads,
-    energy_series,
-    metric_imports,
-    Definitions(resources=build_resources()),
-)
+def pipeline_definitions() -> dict[str, Definitions]:
+    """Each pipeline's assets, jobs, sensors and schedules (a function: Dagster accepts one module-level
+    Definitions object)."""
+    return {
+        "bronze": Definitions(
+            assets=bronze_assets,
+            jobs=[bronze_job, bronze_job_on_lambda],
+            schedules=[bronze_daily_schedule],
+        ),
+        "product_uploads": Definitions(
+            assets=product_uploads_assets,
+            jobs=[product_uploads_job, product_uploads_job_on_lambda],
+            sensors=[product_uploads_sensor],
+        ),
+        "energy_series": Definitions(
+            assets=energy_series_assets,
+            jobs=[energy_series_job, energy_series_job_on_lambda],
+            sensors=[energy_series_sensor],
+        ),
+        "metric_imports": Definitions(
+            assets=metric_imports_assets,
+            jobs=[metric_imports_job, metric_imports_job_on_lambda],
+            sensors=[metric_imports_sensor],
+            schedules=[metric_imports_sweep_schedule],
+        ),
+    }
+
+
+defs = Definitions.merge(*pipeline_definitions().values(), Definitions(resources=build_resources()))

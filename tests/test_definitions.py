@@ -1,13 +1,18 @@
 """The code location loads and carries every asset, partitioning, trigger and check the README promises."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 from dagster import (
     AssetKey,
     DailyPartitionsDefinition,
+    Definitions,
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
 )
 
-from ecom_pipeline.definitions import defs
+from ecom_pipeline.definitions import defs, pipeline_definitions
 
 BRONZE_ENTITIES = (
     "customers",
@@ -108,3 +113,25 @@ def test_every_pipeline_asset_has_checks() -> None:
         "imported_metrics",
     ]:
         assert name in checked, f"{name} has no asset check"
+
+
+def test_the_code_location_loads_as_dagster_loads_it() -> None:
+    """`dagster definitions validate` (what the webserver and daemon do) accepts the module."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [Path(sys.executable).with_name("dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def test_each_pipeline_contributes_only_its_own_names() -> None:
+    resources = Definitions(resources=defs.resources)
+    for pipeline, definitions in pipeline_definitions().items():
+        repo = Definitions.merge(definitions, resources).get_repository_def()
+        names = [job.name for job in repo.get_all_jobs() if job.name != "__ASSET_JOB"]
+        names += [s.name for s in repo.sensor_defs] + [s.name for s in repo.schedule_defs]
+        assert names and all(name.startswith(pipeline) for name in names), (pipeline, names)
