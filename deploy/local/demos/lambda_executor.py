@@ -2,7 +2,7 @@
 
 A fresh metric JSON file and a fresh vendor CSV go to their buckets and become partitions and run requests
 the way the pipelines' sensors make them (their own demos exercise the sensors), and the requests run as
-`metric_import_job_on_lambda` (one small step) and `product_upload_job_on_lambda` (two large steps): every step is an asynchronous invocation of a
+`metric_imports_job_on_lambda` (one small step) and `product_uploads_job_on_lambda` (two large steps): every step is an asynchronous invocation of a
 step function (moto + a local worker process) that executes against the stack's PostgreSQL instance. The
 demo prints which step ran in which invocation and raises unless the file was imported by a Lambda.
 """
@@ -32,9 +32,9 @@ from sensors.metric_imports import ETAG_TAG, TRIGGER_TAG
 from sensors.product_uploads import upload_run_request
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-JOB_NAME = "metric_import_job_on_lambda"
+JOB_NAME = "metric_imports_job_on_lambda"
 DEMO_ROWS = 40
-UPLOAD_JOB_NAME = "product_upload_job_on_lambda"
+UPLOAD_JOB_NAME = "product_uploads_job_on_lambda"
 UPLOAD_VENDOR = "VEND001"
 UPLOAD_ROWS = 25
 
