@@ -8,7 +8,7 @@ STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
-	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor cdk-synth
+	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor bench-dynamic-partitions cdk-synth
 
 # constraints.txt pins every version; the Lambda/ECS image installs from the same file.
 $(STAMP): pyproject.toml constraints.txt
@@ -58,7 +58,8 @@ validate: stack-up
 dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor
+bench: bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
+	bench-dynamic-partitions
 
 bench-bronze: stack-up
 	$(WITH_STACK) $(PY) -m bench.bronze --rows 1000000
@@ -74,6 +75,9 @@ bench-energy-series: stack-up
 
 bench-lambda-executor: stack-up
 	$(WITH_STACK) $(PY) -m bench.lambda_executor
+
+bench-dynamic-partitions: seed
+	$(WITH_STACK) $(PY) -m bench.dynamic_partitions --sizes 1000 100000
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \
