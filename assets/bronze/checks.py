@@ -28,7 +28,9 @@ def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     """The specs declared on the asset, so the UI lists the checks before the first run."""
     return [
         AssetCheckSpec(
-            ROW_COUNT_CHECK, asset=asset_key, description="Rows in the Parquet files = rows extracted."
+            ROW_COUNT_CHECK,
+            asset=asset_key,
+            description="Rows in the Parquet files = rows extracted - rows other partitions already hold.",
         ),
         AssetCheckSpec(NOT_NULL_CHECK, asset=asset_key, description="No null _record_hash or _ingestion_id."),
         AssetCheckSpec(
@@ -53,9 +55,10 @@ def evaluate_bronze_checks(
         AssetCheckResult(
             check_name=ROW_COUNT_CHECK,
             asset_key=asset_key,
-            passed=rows_in_s3 == manifest.rows_extracted,
+            passed=rows_in_s3 == manifest.rows_extracted - manifest.rows_already_held,
             metadata={
                 "rows_extracted": manifest.rows_extracted,
+                "rows_already_held": manifest.rows_already_held,
                 "rows_in_parquet": rows_in_s3,
                 "files": len(files),
             },

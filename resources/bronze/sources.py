@@ -62,7 +62,8 @@ def source_columns(conn: Any, entity: EntitySpec) -> list[SourceColumn]:
 def window_query(
     entity: EntitySpec, columns: list[SourceColumn], window: ExtractionWindow
 ) -> tuple[Any, tuple]:
-    """The SELECT of one window, half-open on the cursor column (start <= cursor < end), with each row's
+    """The SELECT of one window, half-open on the cursor column (query start <= cursor < end; the query start
+    includes the late-row overlap), with each row's
     `_record_hash` computed by PostgreSQL as the last column (canonical form in record_hash.py)."""
     cursor = sql.Identifier(entity.cursor_column)
     select = sql.SQL("SELECT {columns}, md5(ROW({hashed})::text) AS {hash} FROM {table}").format(
@@ -76,7 +77,7 @@ def window_query(
         condition = sql.SQL("{c} < %s OR {c} IS NULL").format(c=cursor)
         return select + sql.SQL(" WHERE ") + condition, (window.end,)
     condition = sql.SQL("{c} >= %s AND {c} < %s").format(c=cursor)
-    return select + sql.SQL(" WHERE ") + condition, (window.start, window.end)
+    return select + sql.SQL(" WHERE ") + condition, (window.query_start, window.end)
 
 
 def rds_extraction(
@@ -221,12 +222,12 @@ def api_extraction(source_api: SourceApiResource, entity: EntitySpec, window: Ex
 
     def batches() -> Iterator[SourceBatch]:
         windowed = WindowedRecords()
-        since = window.start or EPOCH
+        since = window.query_start or EPOCH
         for number, page in enumerate(source_api.fetch_since(entity.endpoint, since=since, until=window.end)):
             filter_window(
                 page,
                 entity.cursor_column,
-                window.start,
+                window.query_start,
                 window.end,
                 windowed,
                 f"{entity.endpoint} page {number}",
