@@ -1,6 +1,7 @@
 """The four checks every bronze asset carries, evaluated in the asset's own step.
 
-Row and null counts are read back from the Parquet footers in S3; key uniqueness uses the extracted keys.
+Row and null counts are read back from the Parquet footers in S3; key uniqueness uses the written keys, spilled
+to disk in bounded memory (ecom_pipeline/bronze/unique_keys.py).
 
 Running them in the materializing step (`check_specs`) instead of as separate `@asset_check` ops keeps a
 partition to one step, which matters when each step is a Lambda invocation.
@@ -14,8 +15,9 @@ from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import IngestionResult
 from ecom_pipeline.bronze.manifest import PartitionManifest
-from ecom_pipeline.bronze.quality import duplicate_keys, null_count, rows_in_files
+from ecom_pipeline.bronze.quality import null_count, rows_in_files
 from ecom_pipeline.bronze.schema_drift import compare_schemas
+from ecom_pipeline.bronze.unique_keys import confirm_duplicates
 from resources.bronze.lake import S3LakeStore
 
 ROW_COUNT_CHECK = "row_count_matches_extracted"
@@ -73,8 +75,14 @@ def evaluate_bronze_checks(
             metadata={f"null_{column.lstrip('_')}": count for column, count in nulls.items()},
         )
     )
-    # Keys as extracted: the row-count check above proves the files hold exactly those rows.
-    duplicates = duplicate_keys(result.key_tables, entity.primary_key)
+    # Keys as written, spilled to disk while writing; hashed keys that repeat are confirmed on the files.
+    try:
+        duplicates = result.unique_keys.duplicates()
+        if duplicates is None:
+            hashes = result.unique_keys.candidate_hashes()
+            duplicates = confirm_duplicates(files, entity.primary_key, hashes)
+    finally:
+        result.unique_keys.close()
     results.append(
         AssetCheckResult(
             check_name=PRIMARY_KEY_CHECK,

@@ -37,9 +37,9 @@ from ecom_pipeline.bronze.manifest import PartitionManifest
 from ecom_pipeline.bronze.overlap import HeldRows
 from ecom_pipeline.bronze.parts import PartLimits, PartWriter
 from ecom_pipeline.bronze.schema_drift import schema_signature
+from ecom_pipeline.bronze.unique_keys import UniqueKeys
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
-_KEY_TABLES_BEFORE_COMPACTION = 16
 # The points of the publish sequence, in order; `ingest_partition` calls `reached(point)` at each.
 PUBLISH_POINTS = ("staged", "promoted", "manifest_written", "before_checkpoint")
 
@@ -109,7 +109,7 @@ class IngestionResult:
     outside_window: int
     seconds: float
     preview: pa.Table | None
-    key_tables: list[pa.Table]  # primary-key columns of every row written
+    unique_keys: UniqueKeys  # every written row's key, spilled to disk (close it after the check)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -147,7 +147,7 @@ def ingest_partition(
     writer: PartWriter | None = None
     schema = extraction.schema
     rows_extracted = 0
-    key_tables: list[pa.Table] = []
+    unique_keys = UniqueKeys(entity.primary_key)
     preview: pa.Table | None = None
     try:
         for batch in extraction.batches:
@@ -165,11 +165,8 @@ def ingest_partition(
             hashes = batch.record_hashes
             if held is not None:
                 table, hashes = held.drop_held(table, hashes, entity.primary_key)
-            # Only the key columns are kept (for the uniqueness check), compacted now and then: a slice of each
-            # batch would pin that batch's memory pages long after the batch itself is gone.
-            key_tables.append(table.select(list(entity.primary_key)))
-            if len(key_tables) >= _KEY_TABLES_BEFORE_COMPACTION:
-                key_tables = [pa.concat_tables(key_tables).combine_chunks()]
+            # The keys go to a bounded, disk-spilling uniqueness check (unique_keys.py), not a list in memory.
+            unique_keys.add(table.select(list(entity.primary_key)))
             dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
             enriched = with_metadata(table, hashes, stamp)
             if preview is None or preview.num_rows < 5:
@@ -182,6 +179,7 @@ def ingest_partition(
             writer.flush_all()
         store.wait_staged()
     except BaseException:
+        unique_keys.close()
         close = getattr(extraction.batches, "close", None)
         if close is not None:
             close()  # stops a COPY still streaming
@@ -245,7 +243,7 @@ def ingest_partition(
         outside_window=extraction.outside_window,
         seconds=time.monotonic() - started,
         preview=preview,
-        key_tables=key_tables,
+        unique_keys=unique_keys,
     )
 
 
