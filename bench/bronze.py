@@ -8,6 +8,11 @@ folders, staging and promotion, manifest, checkpoint, and the four checks readin
 
     python bench/bronze.py --rows 1000000       # the issue's size
     python bench/bronze.py --rows 20000         # smoke run
+    python bench/bronze.py --rows 200000 --scaling 10   # peak RSS at 1x and 10x rows (bronze path only)
+
+`--scaling K` measures the bronze path at --rows and K x --rows with small part buffers (8/16/16 MB), so the
+writer's bounded buffers are already full at 1x and what is left to grow with the rows is what the step keeps
+per row (the uniqueness check's keys, spilled to disk). Goal: peak RSS at K x within 20% of 1x.
 """
 
 import argparse
@@ -81,7 +86,10 @@ def run_plain(schema: str, unique: str) -> dict:
     return {"rows": table.num_rows, "seconds": seconds, "peak_rss_mb": _peak_rss_mb()}
 
 
-def run_bronze(schema: str, unique: str, partition: str) -> dict:
+_SMALL_PARTS = {"buffer_mb": 8, "open_parts_mb": 16, "part_max_mb": 16, "row_group_rows": 32_000}
+
+
+def run_bronze(schema: str, unique: str, partition: str, small_parts: bool = False) -> dict:
     """The bronze asset itself, materialized in process (first run: a full extraction of the table)."""
     from dagster import DagsterInstance, materialize
 
@@ -96,6 +104,7 @@ def run_bronze(schema: str, unique: str, partition: str) -> dict:
         bucket=os.environ["LAKE_BUCKET"],
         root_prefix=f"bench/bronze-{unique}/data/bronze",
         staging_prefix=f"bench/bronze-{unique}/staging",
+        **(_SMALL_PARTS if small_parts else {}),
     )
     started = time.perf_counter()
     result = materialize(
@@ -133,7 +142,7 @@ def run_bronze(schema: str, unique: str, partition: str) -> dict:
 
 def _child(phase: str, args: argparse.Namespace, schema: str, unique: str) -> dict:
     command = [sys.executable, __file__, "--phase", phase, "--schema", schema, "--unique", unique]
-    command += ["--partition", args.partition]
+    command += ["--partition", args.partition] + (["--small-parts"] if args.scaling else [])
     output = subprocess.run(command, check=True, capture_output=True, text=True, cwd=REPO).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -149,6 +158,8 @@ def main() -> None:
     parser.add_argument("--phase", choices=["plain", "bronze"], help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     parser.add_argument("--unique", help=argparse.SUPPRESS)
+    parser.add_argument("--small-parts", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scaling", type=int, help="peak RSS at --rows and K x --rows (bronze path only)")
     parser.add_argument("--keep-table", action="store_true", help="leave the generated schema in place")
     parser.add_argument(
         "--skip-plain",
@@ -160,7 +171,10 @@ def main() -> None:
         print(json.dumps(run_plain(args.schema, args.unique)))
         return
     if args.phase == "bronze":
-        print(json.dumps(run_bronze(args.schema, args.unique, args.partition)))
+        print(json.dumps(run_bronze(args.schema, args.unique, args.partition, args.small_parts)))
+        return
+    if args.scaling:
+        scaling(args)
         return
 
     import psycopg2
@@ -182,6 +196,36 @@ def main() -> None:
             with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
                 cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     report(loaded, plain, bronze)
+
+
+def scaling(args: argparse.Namespace) -> None:
+    """Peak RSS of the bronze path at 1x and K x rows, each in a fresh schema and child process."""
+    import psycopg2
+    from psycopg2 import sql
+
+    from deploy.local.sources.seed import generate_orders_table
+
+    dsn = os.environ["ECOM_SOURCE_DSN"]
+    results = []
+    for rows in (args.rows, args.rows * args.scaling):
+        unique = uuid.uuid4().hex[:8]
+        schema = f"bench_bronze_{unique}"
+        loaded = generate_orders_table(dsn, rows, schema=schema)
+        try:
+            bronze = _child("bronze", args, schema, unique)
+        finally:
+            with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+                cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        if bronze["rows"] != loaded:
+            raise SystemExit(f"row counts differ: loaded {loaded}, bronze {bronze['rows']}")
+        results.append(bronze)
+        print(
+            f"{loaded:>11,} rows  {bronze['seconds']:>8.2f}s  peak RSS {bronze['peak_rss_mb']:>6.0f} MB  "
+            f"checks {bronze['checks_passed']}/{bronze['checks']}",
+            flush=True,
+        )
+    growth = results[1]["peak_rss_mb"] / results[0]["peak_rss_mb"] - 1
+    print(f"peak RSS growth from 1x to {args.scaling}x rows: {growth:+.1%} (goal within 20%)")
 
 
 def report(loaded: int, plain: dict | None, bronze: dict) -> None:

@@ -98,6 +98,8 @@ def _metadata(
         "first_run": window.first_run,
         "window_start": manifest.window_start or "unbounded (full load)",
         "window_end": manifest.window_end,
+        "read_start": manifest.read_start or "unbounded (full load)",
+        "rows_already_held": manifest.rows_already_held,
         "caught_up_days": window.caught_up_days,
         "checkpoint_before": manifest.checkpoint_before or "none (first run)",
         "checkpoint_after": checkpoint_after.isoformat() if checkpoint_after else "none",
@@ -137,12 +139,18 @@ def _materialize(
         tag_load_type=context.run.tags.get(LOAD_TYPE_TAG),
         checkpoint=stored.last_sync_timestamp if stored else None,
         previous_incremental_start=previous.window_start_at if previous else None,
+        overlap=lake.late_row_overlap,
+        previous_read_start=previous.read_start_at if previous else None,
     )
     context.log.info(
         f"{entity.name}: {window.load_type.value} window "
         f"[{window.start.isoformat() if window.start else '-inf'}, {window.end.isoformat()}) "
         f"from {source}; checkpoint {stored.last_sync_timestamp.isoformat() if stored else 'none (first run)'}"
     )
+    # Late-committed rows: what other partitions hold of the re-read overlap is dropped (windows.py).
+    held = None
+    if window.load_type is LoadType.INCREMENTAL:
+        held = store.held_rows(layout.root_prefix, entity, window, lake.late_row_overlap)
     extraction = extract(window)
     result = ingest_partition(
         entity,
@@ -154,6 +162,7 @@ def _materialize(
         IngestionStamp(ingestion_id=context.run.run_id, ingestion_ts=now, source_system=entity.source),
         context.log.info,
         run_id=context.run.run_id,
+        held=held,
     )
     for reason in result.rejected[:20]:
         context.log.warning(f"{entity.name}: rejected {reason}")

@@ -1,6 +1,7 @@
 """The four checks every bronze asset carries, evaluated in the asset's own step.
 
-Row and null counts are read back from the Parquet footers in S3; key uniqueness uses the extracted keys.
+Row and null counts are read back from the Parquet footers in S3; key uniqueness uses the written keys, spilled
+to disk in bounded memory (ecom_pipeline/bronze/unique_keys.py).
 
 Running them in the materializing step (`check_specs`) instead of as separate `@asset_check` ops keeps a
 partition to one step, which matters when each step is a Lambda invocation.
@@ -14,8 +15,9 @@ from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import IngestionResult
 from ecom_pipeline.bronze.manifest import PartitionManifest
-from ecom_pipeline.bronze.quality import duplicate_keys, null_count, rows_in_files
+from ecom_pipeline.bronze.quality import null_count, rows_in_files
 from ecom_pipeline.bronze.schema_drift import compare_schemas
+from ecom_pipeline.bronze.unique_keys import confirm_duplicates
 from resources.bronze.lake import S3LakeStore
 
 ROW_COUNT_CHECK = "row_count_matches_extracted"
@@ -28,7 +30,9 @@ def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
     """The specs declared on the asset, so the UI lists the checks before the first run."""
     return [
         AssetCheckSpec(
-            ROW_COUNT_CHECK, asset=asset_key, description="Rows in the Parquet files = rows extracted."
+            ROW_COUNT_CHECK,
+            asset=asset_key,
+            description="Rows in the Parquet files = rows extracted - rows other partitions already hold.",
         ),
         AssetCheckSpec(NOT_NULL_CHECK, asset=asset_key, description="No null _record_hash or _ingestion_id."),
         AssetCheckSpec(
@@ -53,9 +57,10 @@ def evaluate_bronze_checks(
         AssetCheckResult(
             check_name=ROW_COUNT_CHECK,
             asset_key=asset_key,
-            passed=rows_in_s3 == manifest.rows_extracted,
+            passed=rows_in_s3 == manifest.rows_extracted - manifest.rows_already_held,
             metadata={
                 "rows_extracted": manifest.rows_extracted,
+                "rows_already_held": manifest.rows_already_held,
                 "rows_in_parquet": rows_in_s3,
                 "files": len(files),
             },
@@ -70,8 +75,14 @@ def evaluate_bronze_checks(
             metadata={f"null_{column.lstrip('_')}": count for column, count in nulls.items()},
         )
     )
-    # Keys as extracted: the row-count check above proves the files hold exactly those rows.
-    duplicates = duplicate_keys(result.key_tables, entity.primary_key)
+    # Keys as written, spilled to disk while writing; hashed keys that repeat are confirmed on the files.
+    try:
+        duplicates = result.unique_keys.duplicates()
+        if duplicates is None:
+            hashes = result.unique_keys.candidate_hashes()
+            duplicates = confirm_duplicates(files, entity.primary_key, hashes)
+    finally:
+        result.unique_keys.close()
     results.append(
         AssetCheckResult(
             check_name=PRIMARY_KEY_CHECK,

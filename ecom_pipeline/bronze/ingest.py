@@ -8,6 +8,11 @@ adapter is resources/bronze/lake.py. The order of the steps is what makes runs s
 2. Promote: copy every staged part to its final key (overwriting same-named parts of an earlier run), then
    delete every other object of the partition's folder, so the folder holds exactly this run's parts.
 3. Write `_manifest.json`, then advance the checkpoint to the window end (only forwards).
+
+A crash between any two steps leaves a state a re-run repairs: the re-run plans the same window (the
+manifest's start, or the unchanged checkpoint), overwrites same-named parts, deletes every other object of the
+folder, rewrites the manifest and moves the checkpoint (tests/assets/bronze/test_publish_crashes.py injects a
+failure at each point of `PUBLISH_POINTS`).
 """
 
 import time
@@ -29,11 +34,14 @@ from ecom_pipeline.bronze.enrich import (
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.layout import manifest_key, partition_prefix, staging_prefix
 from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.overlap import HeldRows
 from ecom_pipeline.bronze.parts import PartLimits, PartWriter
 from ecom_pipeline.bronze.schema_drift import schema_signature
+from ecom_pipeline.bronze.unique_keys import UniqueKeys
 from ecom_pipeline.bronze.windows import ExtractionWindow
 
-_KEY_TABLES_BEFORE_COMPACTION = 16
+# The points of the publish sequence, in order; `ingest_partition` calls `reached(point)` at each.
+PUBLISH_POINTS = ("staged", "promoted", "manifest_written", "before_checkpoint")
 
 
 class LakeStore(Protocol):
@@ -101,7 +109,7 @@ class IngestionResult:
     outside_window: int
     seconds: float
     preview: pa.Table | None
-    key_tables: list[pa.Table]  # primary-key columns of every row written
+    unique_keys: UniqueKeys  # every written row's key, spilled to disk (close it after the check)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -118,9 +126,13 @@ def ingest_partition(
     stamp: IngestionStamp,
     log: Callable[[str], None],
     run_id: str | None = None,
+    reached: Callable[[str], None] = lambda point: None,
+    held: HeldRows | None = None,
 ) -> IngestionResult:
     """Write one partition of `entity` from `extraction` in the order the module docstring gives; a failure
-    before promotion deletes the staged parts and leaves the live folder and the checkpoint as they were."""
+    before promotion deletes the staged parts and leaves the live folder and the checkpoint as they were.
+    Rows whose version `held` lists (other partitions hold them) are dropped; `reached` is told each of
+    `PUBLISH_POINTS` as the sequence passes it."""
     started = time.monotonic()
     label = f"Processing {entity.name}"
     log(f"Starting: {label}")
@@ -135,7 +147,7 @@ def ingest_partition(
     writer: PartWriter | None = None
     schema = extraction.schema
     rows_extracted = 0
-    key_tables: list[pa.Table] = []
+    unique_keys = UniqueKeys(entity.primary_key)
     preview: pa.Table | None = None
     try:
         for batch in extraction.batches:
@@ -150,13 +162,13 @@ def ingest_partition(
                     )
                 writer = _writer(schema, stage, layout)
             rows_extracted += table.num_rows
-            # Only the key columns are kept (for the uniqueness check), compacted now and then: a slice of each
-            # batch would pin that batch's memory pages long after the batch itself is gone.
-            key_tables.append(table.select(list(entity.primary_key)))
-            if len(key_tables) >= _KEY_TABLES_BEFORE_COMPACTION:
-                key_tables = [pa.concat_tables(key_tables).combine_chunks()]
+            hashes = batch.record_hashes
+            if held is not None:
+                table, hashes = held.drop_held(table, hashes, entity.primary_key)
+            # The keys go to a bounded, disk-spilling uniqueness check (unique_keys.py), not a list in memory.
+            unique_keys.add(table.select(list(entity.primary_key)))
             dates = event_dates(table, entity.event_date_column, entity.cursor_column, window.partition_date)
-            enriched = with_metadata(table, batch.record_hashes, stamp)
+            enriched = with_metadata(table, hashes, stamp)
             if preview is None or preview.num_rows < 5:
                 preview = enriched.slice(0, 5)
             for event_date, rows in split_by_event_date(enriched, dates):
@@ -167,6 +179,7 @@ def ingest_partition(
             writer.flush_all()
         store.wait_staged()
     except BaseException:
+        unique_keys.close()
         close = getattr(extraction.batches, "close", None)
         if close is not None:
             close()  # stops a COPY still streaming
@@ -176,6 +189,7 @@ def ingest_partition(
             log(f"{label}: staged parts under {staged_prefix} not deleted: {cleanup}")
         raise
     log(f"{label}: Extracted {rows_extracted} records")
+    reached("staged")
 
     parts = writer.parts if writer is not None else []
     new_keys = [live_prefix + part.relative_key for part in parts]
@@ -184,6 +198,7 @@ def ingest_partition(
     )
     keep = set(new_keys)
     leftovers = [key for key in store.list_keys(live_prefix) if key not in keep]
+    reached("promoted")
     store.delete(leftovers)
     store.delete_staged([staged_prefix + key for key in staged])
 
@@ -205,11 +220,15 @@ def ingest_partition(
         checkpoint_before=_iso(window.checkpoint_before),
         checkpoint_after=_iso(window.checkpoint_before),
         run_id=run_id,
+        read_start=_iso(window.query_start),
+        rows_already_held=held.dropped if held is not None else 0,
     )
     advanced = False
     if window.advances_checkpoint:
         manifest.checkpoint_after = window.end.isoformat()
     store.put(manifest_key(live_prefix), manifest.to_json())
+    reached("manifest_written")
+    reached("before_checkpoint")
     if window.advances_checkpoint:
         advanced = checkpoints.advance(entity.checkpoint_key, window.end, rows_extracted)
         if not advanced:
@@ -224,7 +243,7 @@ def ingest_partition(
         outside_window=extraction.outside_window,
         seconds=time.monotonic() - started,
         preview=preview,
-        key_tables=key_tables,
+        unique_keys=unique_keys,
     )
 
 

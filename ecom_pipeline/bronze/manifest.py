@@ -27,6 +27,12 @@ class PartitionManifest:
     checkpoint_before: str | None = None
     checkpoint_after: str | None = None
     run_id: str | None = None
+    read_start: str | None = None  # the query's start, overlap included (None: same as window_start)
+    rows_already_held: int = 0  # extracted rows dropped because another partition holds them
+
+    @property
+    def read_start_at(self) -> datetime | None:
+        return datetime.fromisoformat(self.read_start) if self.read_start else None
 
     @property
     def window_start_at(self) -> datetime | None:

@@ -12,6 +12,13 @@ re-extracts the same window and replaces its data with the same rows. Full loads
 before the window end (and rows without a cursor value). The checkpoint only ever moves to the window end
 and only forwards, so backfilling an old partition never rewinds it.
 
+Late-committed rows: a row whose transaction commits after its window ran, with an older `updated_at`
+(a long transaction, replica lag), lies before the checkpoint and no later window would read it. So every
+incremental run that has a checkpoint also re-reads `overlap` before it (`read_start`), and the writer
+drops every row the lake's other incremental partitions already hold (same primary key and record hash,
+see overlap.py): a late row lands exactly once, in the first partition that sees it. A re-run reads from
+its earlier run's `read_start`, so it re-reads the same range and converges.
+
 The load type comes from the run config's `load_type`, else the run tag `ecom/bronze_load_type`, else
 incremental (the schedule sets the tag; a full reload is one tag or config value away).
 """
@@ -54,6 +61,14 @@ class ExtractionWindow:
     start: datetime | None
     end: datetime
     checkpoint_before: datetime | None
+    read_start: datetime | None = None  # where the query starts: `start`, or earlier by the overlap
+
+    @property
+    def query_start(self) -> datetime | None:
+        """The lower bound of the query: the overlap's start when there is one, else `start`."""
+        if self.start is None:
+            return None
+        return min(self.start, self.read_start) if self.read_start is not None else self.start
 
     @property
     def first_run(self) -> bool:
@@ -83,11 +98,14 @@ def plan_window(
     tag_load_type: str | None,
     checkpoint: datetime | None,
     previous_incremental_start: datetime | None,
+    overlap: timedelta = timedelta(0),
+    previous_read_start: datetime | None = None,
 ) -> ExtractionWindow:
     """The window partition `partition_date` extracts (the rules are in the module docstring).
 
     `checkpoint` is the entity's stored last sync time; `previous_incremental_start` the window start recorded
-    in the manifest of this partition's earlier incremental run (None when it never ran). Raises ValueError
+    in the manifest of this partition's earlier incremental run (None when it never ran), and
+    `previous_read_start` that run's query start (its overlap included). Raises ValueError
     for an unknown load type or a partition whose day has not started.
     """
     load_type = _load_type(config_load_type, tag_load_type)
@@ -99,10 +117,14 @@ def plan_window(
     # A partition whose day is not over yet only covers what has happened so far.
     end = min(start_of_day + timedelta(days=1), now.astimezone(UTC))
     if load_type is LoadType.FULL:
-        start = None
-    else:
-        candidates = [start_of_day, checkpoint or EPOCH]
-        if previous_incremental_start is not None:
-            candidates.append(previous_incremental_start)
-        start = min(candidates)
-    return ExtractionWindow(partition_date, load_type, start, end, checkpoint)
+        return ExtractionWindow(partition_date, load_type, None, end, checkpoint)
+    candidates = [start_of_day, checkpoint or EPOCH]
+    if previous_incremental_start is not None:
+        candidates.append(previous_incremental_start)
+    start = min(candidates)
+    reads = [start]
+    if checkpoint is not None:
+        reads.append(max(EPOCH, checkpoint - overlap))
+    if previous_read_start is not None:
+        reads.append(previous_read_start)
+    return ExtractionWindow(partition_date, load_type, start, end, checkpoint, read_start=min(reads))

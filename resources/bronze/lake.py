@@ -2,19 +2,32 @@
 staged uploads, promotion, manifests and Parquet read-back."""
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 from pydantic import Field
 
+from ecom_pipeline.bronze.enrich import RECORD_HASH
+from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import LakeLayout
-from ecom_pipeline.bronze.layout import earlier_partition_prefixes, entity_prefix, manifest_key
+from ecom_pipeline.bronze.layout import (
+    earlier_partition_prefixes,
+    entity_prefix,
+    ingestion_date_of,
+    manifest_key,
+    partition_prefix,
+)
 from ecom_pipeline.bronze.manifest import PartitionManifest
+from ecom_pipeline.bronze.overlap import HeldRows, row_versions
 from ecom_pipeline.bronze.parts import PartLimits
+from ecom_pipeline.bronze.windows import ExtractionWindow, LoadType
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
 from resources.s3_objects import list_folders, list_object_versions
@@ -152,6 +165,63 @@ class S3LakeStore:
                 return manifest
         return None
 
+    def held_rows(
+        self, root: str, entity: EntitySpec, window: ExtractionWindow, overlap: timedelta
+    ) -> HeldRows:
+        """Row versions the entity's other incremental partitions hold with a cursor in the window's query
+        range: the partitions from the query start's day to the window end's day plus the overlap. Row groups
+        whose cursor statistics miss the range are not read."""
+        held = HeldRows()
+        start = window.query_start
+        if start is None or window.first_run:
+            return held
+        last = (window.end + overlap).date()
+        for folder in self.list_folders(entity_prefix(root, entity.name)):
+            day = ingestion_date_of(folder)
+            if day is None or day == window.partition_date or not start.date() <= day <= last:
+                continue
+            prefix = partition_prefix(root, entity.name, day, LoadType.INCREMENTAL.value)
+            manifest = self.read_manifest(prefix)
+            if manifest is None:
+                continue
+            for parquet_file in self.open_parquet([f["key"] for f in manifest.files]):
+                for rows in _rows_in_range(parquet_file, entity, start, window.end):
+                    keys = rows.select(list(entity.primary_key))
+                    held.add(row_versions(keys, rows.column(RECORD_HASH).combine_chunks()))
+        return held
+
+
+def _rows_in_range(
+    parquet_file: pq.ParquetFile, entity: EntitySpec, start: datetime, end: datetime
+) -> Iterator[pa.Table]:
+    """Rows of the file with start <= cursor < end (API cursors are text: all their rows, a day's worth)."""
+    columns = [*entity.primary_key, RECORD_HASH, entity.cursor_column]
+    index = parquet_file.schema_arrow.get_field_index(entity.cursor_column)
+    if index < 0:
+        return
+    cursor_type = parquet_file.schema_arrow.field(index).type
+    timestamps = pa.types.is_timestamp(cursor_type)
+    for group in range(parquet_file.metadata.num_row_groups):
+        stats = parquet_file.metadata.row_group(group).column(index).statistics
+        if timestamps and stats is not None and stats.has_min_max and _outside(stats, start, end):
+            continue
+        rows = parquet_file.read_row_group(group, columns=columns)
+        if timestamps:
+            cursor = rows.column(entity.cursor_column)
+            low, high = pa.scalar(start, cursor_type), pa.scalar(end, cursor_type)
+            rows = rows.filter(pc.and_(pc.greater_equal(cursor, low), pc.less(cursor, high)))
+        yield rows
+
+
+def _outside(stats: Any, start: datetime, end: datetime) -> bool:
+    try:
+        low, high = stats.min, stats.max
+        if low.tzinfo is None:
+            low, high = low.replace(tzinfo=start.tzinfo), high.replace(tzinfo=start.tzinfo)
+        return high < start or low >= end
+    except (TypeError, AttributeError):
+        return False  # statistics of another form: read the group
+
 
 class BronzeLakeResource(AwsClientResource):
     """Bronze lake location (env `LAKE_BUCKET`) and the sizes that bound a step's memory."""
@@ -171,6 +241,14 @@ class BronzeLakeResource(AwsClientResource):
     buffer_mb: int = Field(default=32, description="Uncompressed rows waiting to become row groups.")
     open_parts_mb: int = Field(default=96, description="Compressed parts being built across event dates.")
     row_group_rows: int = Field(default=128_000, description="Parquet row group size (at most).")
+    late_row_overlap_minutes: int = Field(
+        default=60,
+        description="Incremental runs re-read this much before the checkpoint for late-committed rows.",
+    )
+
+    @property
+    def late_row_overlap(self) -> timedelta:
+        return timedelta(minutes=self.late_row_overlap_minutes)
 
     def layout(self) -> LakeLayout:
         return LakeLayout(

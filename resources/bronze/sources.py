@@ -62,7 +62,8 @@ def source_columns(conn: Any, entity: EntitySpec) -> list[SourceColumn]:
 def window_query(
     entity: EntitySpec, columns: list[SourceColumn], window: ExtractionWindow
 ) -> tuple[Any, tuple]:
-    """The SELECT of one window, half-open on the cursor column (start <= cursor < end), with each row's
+    """The SELECT of one window, half-open on the cursor column (query start <= cursor < end; the query start
+    includes the late-row overlap), with each row's
     `_record_hash` computed by PostgreSQL as the last column (canonical form in record_hash.py)."""
     cursor = sql.Identifier(entity.cursor_column)
     select = sql.SQL("SELECT {columns}, md5(ROW({hashed})::text) AS {hash} FROM {table}").format(
@@ -76,7 +77,7 @@ def window_query(
         condition = sql.SQL("{c} < %s OR {c} IS NULL").format(c=cursor)
         return select + sql.SQL(" WHERE ") + condition, (window.end,)
     condition = sql.SQL("{c} >= %s AND {c} < %s").format(c=cursor)
-    return select + sql.SQL(" WHERE ") + condition, (window.start, window.end)
+    return select + sql.SQL(" WHERE ") + condition, (window.query_start, window.end)
 
 
 def rds_extraction(
@@ -95,7 +96,7 @@ def rds_extraction(
     schema = arrow_schema_for(columns)
     check_no_reserved_columns(schema.names, f"entity {entity.name} ({entity.schema}.{entity.source_table})")
     copy_text = f"COPY ({select_text}) TO STDOUT WITH (FORMAT csv)"
-    where = f"{entity.schema}.{entity.source_table}"
+    where = f"entity {entity.name} ({entity.schema}.{entity.source_table})"
     batches = _copy_batches(connect, copy_text, schema, where, block_size)
     return Extraction(description=description, batches=batches, schema=schema)
 
@@ -103,52 +104,98 @@ def rds_extraction(
 def _copy_batches(
     connect: Callable[[], Any], copy_text: str, schema: pa.Schema, where: str, block_size: int
 ) -> Iterator[SourceBatch]:
+    """Streams the COPY through a pipe. The end of the stream (even an empty one) is trusted only after the
+    producer has been joined and reported a clean finish: a COPY that fails before its first row closes the
+    pipe too, and reading that as "the window has no rows" would publish an empty day."""
     conn = connect()
     copy_schema = schema.append(pa.field(RECORD_HASH, pa.string()))
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
+    finished: list[bool] = []
 
     def produce() -> None:
+        pipe = os.fdopen(write_fd, "wb", buffering=1 << 20)
         try:
-            with os.fdopen(write_fd, "wb", buffering=1 << 20) as pipe, conn.cursor() as cursor:
+            with conn.cursor() as cursor:
                 for statement in HASH_SESSION_SETTINGS:
                     cursor.execute(statement)
                 cursor.copy_expert(copy_text, pipe)
-        except BaseException as exc:  # reported by the consumer
+            pipe.flush()
+            finished.append(True)
+        except BaseException as exc:  # recorded before the pipe closes; reported by the consumer
             failure.append(exc)
+        finally:
+            try:
+                pipe.close()
+            except OSError as exc:  # the consumer stopped reading
+                failure.append(exc)
+
+    def outcome() -> BaseException | None:
+        producer.join()  # the pipe is closed, so the producer is finishing
+        if failure:
+            return _database_error(failure[0], where)
+        if not finished:
+            return RuntimeError(f"{where}: COPY ended without finishing")
+        return None
 
     producer = threading.Thread(target=produce, name=f"copy-{where}", daemon=True)
     reader_file = os.fdopen(read_fd, "rb")
     reader = None
     try:
         producer.start()
-        reader = pacsv.open_csv(
-            reader_file,
-            read_options=csv_read_options(copy_schema, block_size),
-            parse_options=csv_parse_options(),
-            convert_options=csv_convert_options(copy_schema),
-        )
-        hash_index = len(schema)
-        for batch in reader:
-            yield SourceBatch(
-                pa.Table.from_batches([batch.drop_columns([RECORD_HASH])]), batch.column(hash_index)
+        try:
+            reader = pacsv.open_csv(
+                reader_file,
+                read_options=csv_read_options(copy_schema, block_size),
+                parse_options=csv_parse_options(),
+                convert_options=csv_convert_options(copy_schema),
             )
-    except pa.ArrowInvalid as exc:
-        if "Empty CSV file" in str(exc) and not failure:
-            return  # the window has no rows
-        if failure:
-            raise _database_error(failure[0], where) from None
-        raise ValueError(f"{where}: cannot convert COPY output: {_name_columns(str(exc), schema)}") from None
+            hash_index = len(schema)
+            for batch in reader:
+                yield SourceBatch(
+                    pa.Table.from_batches([batch.drop_columns([RECORD_HASH])]), batch.column(hash_index)
+                )
+        except pa.ArrowInvalid as exc:
+            # Either the database failed and the stream ended early (the producer has recorded why), or a
+            # value did not convert while the producer is still writing: stop it, then decide.
+            _cancel(conn, producer)
+            if reader is not None:
+                reader.close()
+                reader = None
+            reader_file.close()
+            error = outcome()
+            if error is not None and not _caused_by_stopping(failure[0] if failure else None):
+                raise error from None
+            if error is None and "Empty CSV file" in str(exc):
+                return  # the producer finished cleanly: the window has no rows
+            raise ValueError(
+                f"{where}: cannot convert COPY output: {_name_columns(str(exc), schema)}"
+            ) from None
+        error = outcome()
+        if error is not None:
+            raise error
     finally:
-        if producer.is_alive():
-            conn.cancel()
+        _cancel(conn, producer)
         if reader is not None:
             reader.close()  # stops read-ahead threads before the pipe closes under them
         reader_file.close()
         producer.join(timeout=30)
         conn.close()
-    if failure:
-        raise _database_error(failure[0], where)
+
+
+def _cancel(conn: Any, producer: threading.Thread) -> None:
+    if producer.is_alive():
+        try:
+            conn.cancel()
+        except psycopg2.Error:
+            pass  # the connection is already gone, so is its statement
+
+
+def _caused_by_stopping(exc: BaseException | None) -> bool:
+    """The producer's error was our own doing: the pipe closed under it, or our cancel request."""
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, psycopg2.extensions.QueryCanceledError) and "user request" in str(exc)
 
 
 def _database_error(exc: BaseException, where: str) -> BaseException:
@@ -175,12 +222,12 @@ def api_extraction(source_api: SourceApiResource, entity: EntitySpec, window: Ex
 
     def batches() -> Iterator[SourceBatch]:
         windowed = WindowedRecords()
-        since = window.start or EPOCH
+        since = window.query_start or EPOCH
         for number, page in enumerate(source_api.fetch_since(entity.endpoint, since=since, until=window.end)):
             filter_window(
                 page,
                 entity.cursor_column,
-                window.start,
+                window.query_start,
                 window.end,
                 windowed,
                 f"{entity.endpoint} page {number}",

@@ -104,3 +104,28 @@ def test_bad_load_type_names_its_origin():
         plan(checkpoint=START, tag="weekly")
     with pytest.raises(ValueError, match="run config load_type is 'weekly'"):
         plan(checkpoint=START, config="weekly", tag="full")
+
+
+def test_incremental_runs_re_read_the_overlap_before_the_checkpoint():
+    overlap = timedelta(hours=1)
+    kwargs = dict(config_load_type=None, tag_load_type=None, previous_incremental_start=None)
+    window = plan_window(DAY, LATER, checkpoint=START, overlap=overlap, **kwargs)
+    assert (window.start, window.query_start) == (START, START - overlap)
+    assert window.caught_up_days == 0
+    # A re-run after the checkpoint moved on re-reads what its earlier run read.
+    rerun = plan_window(
+        DAY,
+        LATER,
+        config_load_type=None,
+        tag_load_type=None,
+        checkpoint=END,
+        previous_incremental_start=START,
+        overlap=overlap,
+        previous_read_start=START - overlap,
+    )
+    assert (rerun.start, rerun.query_start) == (START, START - overlap)
+    assert plan_window(DAY, LATER, checkpoint=None, overlap=overlap, **kwargs).query_start == EPOCH
+    full = plan_window(
+        DAY, LATER, checkpoint=START, overlap=overlap, **{**kwargs, "config_load_type": "full"}
+    )
+    assert full.query_start is None
