@@ -25,6 +25,7 @@ from dagster._core.definitions.reconstruct import ReconstructableRepository
 
 from assets.partitions import partition_range_of
 from deploy.local.demos.base import RUN_KEY_TAG, DemoContext, DemoError, DemoSummary
+from deploy.local.demos.bronze import TICK as BRONZE_DEMO_TICK
 from deploy.local.lambda_functions import ensure_step_functions
 from deploy.local.sources.energy_files import energy_key, energy_parquet
 from deploy.local.sources.metric_files import metric_json
@@ -187,9 +188,10 @@ def run_energy_series(ctx: DemoContext, summary: DemoSummary) -> None:
 
 
 def run_bronze(ctx: DemoContext, summary: DemoSummary) -> None:
-    """Bronze has no sensor: its schedule's tick for today (yesterday's partition, incremental)."""
-    tick = datetime.now(UTC).replace(hour=0, minute=30, second=0, microsecond=0)
-    requests = ctx.evaluate_schedule("bronze_daily_schedule", tick)
+    """Bronze has no sensor: its schedule's tick, the bronze demo's (a re-run of its partition, which is safe).
+    A later tick would move every entity's checkpoint past that partition, and a bronze demo run after it
+    on a fresh stack would then extract only its day."""
+    requests = ctx.evaluate_schedule("bronze_daily_schedule", BRONZE_DEMO_TICK)
     _run_one(ctx, summary, "bronze_daily_schedule", requests, lambda r: True, 0)
 
 
