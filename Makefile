@@ -55,6 +55,8 @@ lint: install
 validate: stack-up
 	$(WITH_STACK) $(VENV)/bin/dagster definitions validate -w workspace.yaml
 
+# `ECOM_STEP_EXECUTOR=lambda make dev`: every run (sensor, schedule, backfill) runs its steps as invocations of
+# the local step functions, which stack-up (re)creates with the same ECOM_STEP_EXECUTOR.
 dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 import requests
-from dagster import ConfigurableResource
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
@@ -14,6 +13,7 @@ from pydantic import Field
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from ecom_pipeline.errors import BadRequestError, ConfigurationError, ServiceUnavailableError
+from resources.deployment_only import DeploymentOnlyFields
 from resources.secrets import SecretsManagerResource
 
 _clients: dict[tuple[str, str, str, int], InfluxDBClient] = {}
@@ -29,8 +29,10 @@ def _close_clients() -> None:
         _clients.clear()
 
 
-class InfluxDBResource(ConfigurableResource):
+class InfluxDBResource(DeploymentOnlyFields):
     """Synchronous writes; batching and retry policy belong to the pipeline, so the client never retries."""
+
+    DEPLOYMENT_ONLY = frozenset({"url", "token_secret_name"})  # where the token goes, and which token
 
     url: str = Field(description="InfluxDB base URL, e.g. https://...:8086")
     org: str

@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-from dagster import ConfigurableResource
 from pydantic import Field
 
 from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
+from resources.deployment_only import DeploymentOnlyFields
 from resources.secrets import SecretsManagerResource
 
 _REQUIRED_SECRET_KEYS = ("username", "password", "host", "port", "dbname")
@@ -45,8 +45,11 @@ class DatabaseUnavailableError(ServiceUnavailableError):
     """The database could not be reached; transient unless it persists."""
 
 
-class RdsPostgresResource(ConfigurableResource):
+class RdsPostgresResource(DeploymentOnlyFields):
     """Connections to the source database; the password only ever lives in the secret and in memory."""
+
+    # The secret names the host its password is sent to; sslmode decides whether it travels encrypted.
+    DEPLOYMENT_ONLY = frozenset({"secret_name", "sslmode"})
 
     secrets: SecretsManagerResource
     secret_name: str = Field(description="Secrets Manager secret with the database credentials.")

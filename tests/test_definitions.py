@@ -1,18 +1,28 @@
 """The code location loads and carries every asset, partitioning, trigger and check the README promises."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from dagster import (
     AssetKey,
+    AssetSelection,
     DailyPartitionsDefinition,
     Definitions,
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
+    define_asset_job,
 )
 
-from ecom_pipeline.definitions import defs, pipeline_definitions
+from ecom_pipeline.definitions import (
+    STEP_EXECUTOR_ENV,
+    build_definitions,
+    defs,
+    pipeline_definitions,
+    step_executor,
+)
 
 BRONZE_ENTITIES = (
     "customers",
@@ -57,7 +67,8 @@ def test_expected_assets_and_partitions() -> None:
 PIPELINES = ("bronze", "product_uploads", "energy_series", "metric_imports")
 
 # The full inventory the UI shows. A change here is a rename or an addition someone meant to make.
-EXPECTED_JOBS = {f"{p}_job" for p in PIPELINES} | {f"{p}_job_on_lambda" for p in PIPELINES}
+# One job per pipeline: the `*_on_lambda` twins went when ECOM_STEP_EXECUTOR started picking the executor.
+EXPECTED_JOBS = {f"{p}_job" for p in PIPELINES}
 EXPECTED_SENSORS = {"product_uploads_sensor", "energy_series_sensor", "metric_imports_sensor"}
 EXPECTED_SCHEDULES = {"bronze_daily_schedule", "metric_imports_sweep_schedule"}
 BRONZE_CHECKS = (
@@ -135,3 +146,60 @@ def test_each_pipeline_contributes_only_its_own_names() -> None:
         names = [job.name for job in repo.get_all_jobs() if job.name != "__ASSET_JOB"]
         names += [s.name for s in repo.sensor_defs] + [s.name for s in repo.schedule_defs]
         assert names and all(name.startswith(pipeline) for name in names), (pipeline, names)
+
+
+def _executors(definitions: Definitions) -> dict[str, str]:
+    """Executor name of every job, the implicit asset job (UI backfills from an asset's page) included."""
+    repo = definitions.get_repository_def()
+    return {job.name: job.executor_def.name for job in repo.get_all_jobs()}
+
+
+def test_the_default_executor_is_multiprocess() -> None:
+    assert step_executor({}).name == "multiprocess"
+    assert set(_executors(defs).values()) == {"multiprocess"}, _executors(defs)
+
+
+def test_ecom_step_executor_lambda_puts_every_job_and_asset_backfill_on_lambda() -> None:
+    executors = _executors(build_definitions(step_executor({STEP_EXECUTOR_ENV: "lambda"})))
+    assert {f"{p}_job" for p in PIPELINES} | {"__ASSET_JOB"} <= set(executors)
+    assert set(executors.values()) == {"lambda"}, executors
+
+
+def test_a_backfill_of_any_asset_selection_gets_the_definitions_executor() -> None:
+    """A backfill launched from an asset's partitions page runs a job Dagster builds for that selection
+    (jobless); it must inherit the Definitions executor, as the implicit asset job does."""
+    on_lambda = build_definitions(step_executor({STEP_EXECUTOR_ENV: "lambda"}))
+    repo = on_lambda.get_repository_def()
+    for key in (AssetKey("bronze_orders"), AssetKey("imported_metrics"), AssetKey("validated_products")):
+        job = repo.get_implicit_job_def_for_assets([key])
+        assert job is not None and job.executor_def.name == "lambda", key
+        subset = job.get_subset(asset_selection={key})
+        assert subset.executor_def.name == "lambda", key
+    adhoc = define_asset_job("adhoc", selection=AssetSelection.assets("energy_series"))
+    merged = Definitions.merge(on_lambda, Definitions(jobs=[adhoc])).get_repository_def()
+    assert merged.get_job("adhoc").executor_def.name == "lambda"
+
+
+def test_an_unknown_step_executor_stops_the_code_location_loading() -> None:
+    with pytest.raises(ValueError, match=r"ECOM_STEP_EXECUTOR='ecs' names no executor; use one of: "):
+        step_executor({STEP_EXECUTOR_ENV: "ecs"})
+
+
+def test_dagster_loads_the_lambda_code_location_from_the_environment() -> None:
+    """What the daemon and webserver do with ECOM_STEP_EXECUTOR=lambda (set by the CDK app)."""
+    root = Path(__file__).resolve().parents[1]
+    script = (
+        "from ecom_pipeline.definitions import defs\n"
+        "repo = defs.get_repository_def()\n"
+        "print(sorted({j.executor_def.name for j in repo.get_all_jobs()}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        env={**os.environ, STEP_EXECUTOR_ENV: "lambda"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "['lambda']"

@@ -1,8 +1,9 @@
 """The Dagster webserver and daemon as ECS Fargate services, with the instance on RDS PostgreSQL.
 
-The daemon runs schedules and sensors and launches queued runs in its own task, so jobs on the default
-(multiprocess) executor run their steps there and `*_on_lambda` jobs invoke the step functions from there:
-the daemon's role holds the pipeline permissions plus InvokeFunction. The webserver only serves the UI and
+The daemon runs schedules and sensors and launches queued runs (and backfills) in its own task. Both services
+load the code location with ECOM_STEP_EXECUTOR=lambda (pipeline_environment), so every run's steps are invocations of the step
+functions, made from the daemon's task: its role holds the pipeline permissions (sensors, schedules) plus
+InvokeFunction. The webserver needs the same value so the runs it submits carry the same job snapshot. The webserver only serves the UI and
 reads compute logs. Dagster has no authentication of its own, so its internal load balancer listens on HTTPS
 only, admits only the configured CIDR, and authenticates every request with the OIDC provider before
 forwarding it (`WebserverAccess` in settings.py).

@@ -14,6 +14,7 @@ from deploy.cdk.data_stores_stack import DataStoresStack
 from deploy.cdk.settings import (
     IMPORT_QUARANTINE_PATTERN,
     METRIC_NAMESPACES,
+    STEP_EXECUTOR,
     UPLOAD_ERROR_REPORTS_PATTERN,
     DeploymentSettings,
 )
@@ -107,6 +108,7 @@ def pipeline_environment(
     endpoints = settings.endpoints
     return {
         "ECOM_ENV": settings.suffix,
+        "ECOM_STEP_EXECUTOR": STEP_EXECUTOR,
         "LAKE_BUCKET": stores.lake_bucket.bucket_name,
         "UPLOADS_BUCKET": stores.uploads_bucket.bucket_name,
         "SERIES_BUCKET": stores.series_bucket.bucket_name,

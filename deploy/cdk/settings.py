@@ -34,6 +34,10 @@ IMPORT_QUARANTINE_PATTERN = (
 INSTANCE_DATABASE_NAME = "dagster"
 INSTANCE_DATABASE_USER = "dagster"
 WEBSERVER_PORT = 3000
+# ECOM_STEP_EXECUTOR of every deployed process (ecom_pipeline/definitions.py): the daemon and webserver run
+# every job and asset backfill on the Lambda executor, and the step functions load the same code location
+# (a run's `execution` config must validate against the executor the function loads).
+STEP_EXECUTOR = "lambda"
 
 
 class SettingsError(ValueError):

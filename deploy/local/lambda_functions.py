@@ -31,6 +31,7 @@ ROLE_NAME = "ecom-pipeline-step-local"
 # Variables a step needs inside the function (docs/CONTRACTS.md); AWS_* are the runtime's own.
 STEP_ENVIRONMENT_NAMES = (
     "ECOM_ENV",
+    "ECOM_STEP_EXECUTOR",
     "DAGSTER_HOME",
     "DAGSTER_PG_URL",
     "LAKE_BUCKET",

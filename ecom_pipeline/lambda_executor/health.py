@@ -18,6 +18,15 @@ from ecom_pipeline.lambda_executor.markers import (
     Marker,
 )
 
+# What to do about a step too long for one invocation (deploy/README.md, "Steps longer than the timeout").
+OUTLIVED_TIMEOUT_ADVICE = (
+    "A stopped step leaves what a failed one does (docs/<pipeline>.md; a bronze step stopped before promoting "
+    "leaves its live folder and checkpoint unchanged), so a re-run is safe but will stop again. Give the "
+    "step a bigger function (op tag ecom/lambda_size=large: 900 s, Lambda's maximum, and more memory and CPU), "
+    "or split its work into shorter steps (for a bronze full load of a large table: backfill its daily "
+    "partitions oldest first, one run at a time, so each run extracts one day's changes); see deploy/README.md."
+)
+
 
 @dataclass
 class InvocationRecord:
@@ -85,6 +94,6 @@ def unhealthy_reason(record: InvocationRecord, now: float, timeout_grace_s: floa
         limit = f"{record.function_timeout_s:.0f}s " if record.function_timeout_s else ""
         return (
             f"step outlived the function's {limit}timeout in {where}: no outcome by the invocation's deadline "
-            f"(+{timeout_grace_s:.0f}s grace), so the function was stopped"
+            f"(+{timeout_grace_s:.0f}s grace), so the function was stopped. {OUTLIVED_TIMEOUT_ADVICE}"
         )
     return None

@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 import requests
-from dagster import ConfigurableResource
 from pydantic import Field
 
 from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
+from resources.deployment_only import DeploymentOnlyFields
 from resources.secrets import SecretsManagerResource
 
 ApiEndpoint = Literal["payments", "shipments"]
@@ -21,8 +21,10 @@ def _parse_timestamp(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class SourceApiResource(ConfigurableResource):
+class SourceApiResource(DeploymentOnlyFields):
     """Paginated, retried reads; filters `since`/`until` client-side because not every server honours `since`."""
+
+    DEPLOYMENT_ONLY = frozenset({"payments_url", "shipments_url", "api_key_secret_name"})  # the key's way out
 
     payments_url: str
     shipments_url: str

@@ -233,3 +233,13 @@ def test_database_outputs(dev: Synthesized) -> None:
     assert readable(outputs["InstanceDatabaseProxyEndpoint"]["Value"]) == "Proxy.Endpoint"
     assert readable(outputs["InstanceDatabaseEndpoint"]["Value"]) == "Instance.Endpoint.Address"
     assert readable(outputs["InstanceDatabaseSecretArn"]["Value"]) == "InstanceSecretAttachment"
+
+
+def test_daemon_and_webserver_run_every_step_on_lambda(dev: Synthesized, prod: Synthesized) -> None:
+    """Both load the code location with ECOM_STEP_EXECUTOR=lambda: sensor runs, schedule runs and UI
+    backfills launched by the daemon run each step as a step-function invocation, and the webserver submits
+    runs whose job snapshot (executor included) is the one the daemon loads."""
+    for synth, suffix in ((dev, "dev"), (prod, "prod")):
+        for family in (f"dagster-daemon-{suffix}", f"dagster-webserver-{suffix}"):
+            environment = {e["Name"]: e["Value"] for e in _container(synth, family)["Environment"]}
+            assert environment.get("ECOM_STEP_EXECUTOR") == "lambda", family

@@ -95,6 +95,7 @@ def test_environment_carries_the_contract_variables_and_nothing_local(dev: Synth
     assert not LOCAL_ONLY & set(variables)
     assert variables["ECOM_ENV"] == "dev"
     assert variables["ECOM_LAMBDA_SIZE"] == size
+    assert variables["ECOM_STEP_EXECUTOR"] == "lambda"  # the same code location as the daemon's
     assert variables["RDS_SECRET_NAME"] == "ecommerce/rds/credentials"
     assert variables["INFLUXDB_URL"] == "https://influxdb.example.com:8086"
     # Steps reach the instance database through RDS Proxy; the password stays in Secrets Manager.
