@@ -1,37 +1,29 @@
 """One partition's Parquet files made ready to write: parsed, validated, then converted chunk by chunk.
 
-Every file of the partition is parsed and validated before anything is written, so a bad file fails the step
-as bad input with nothing written for the partition. Conversion to line protocol then runs chunk by chunk
-while the previous chunk is being written (see `write_stream`), so at most two chunks of lines exist at once.
+Every file of the partition is validated before anything is written, so a bad file fails the step as bad
+input with nothing written for the partition. Memory stays bounded whatever the input size: a file is
+staged on local disk and read batch by batch (`ParquetRows`), once to validate and count, and again to
+convert while the previous chunk is being written (see `write_stream`); no file is ever held whole.
+Duplicate points are therefore found within a batch; InfluxDB itself keeps the last of any others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
 from ecom_pipeline.energy_series.line_protocol import LineProtocol, to_line_protocol
+from ecom_pipeline.energy_series.partition_day import TimestampSummary
 from ecom_pipeline.energy_series.schema import SchemaError, check_schema, normalize_time_column
 from ecom_pipeline.energy_series.validation import validate_rows
 
 UNREPRESENTABLE = "unrepresentable"  # validation off: rows the converter had to skip
-
-
-@dataclass
-class PreparedFile:
-    """One validated file: the rows to write (time column in UTC ns) and what was dropped."""
-
-    key: str
-    size_bytes: int
-    input_rows: int
-    table: pa.Table
-    dropped_by_reason: dict[str, int] = field(default_factory=dict)
-    points: int = 0  # lines produced by conversion, known once converted
 
 
 @dataclass(frozen=True)
@@ -40,12 +32,55 @@ class LoadSettings:
     drop_invalid_records: bool
 
 
-def parse_parquet(body: bytes, source: str) -> pa.Table:
-    """The table in a Parquet file's bytes; an unreadable file is bad input (SchemaError), not a retry."""
-    try:
-        return pq.read_table(pa.BufferReader(body))
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise SchemaError(f"{source}: not a readable Parquet file: {exc}") from exc
+class ParquetRows:
+    """A Parquet file on local disk, read `batch_rows` rows at a time (one row group decoded at most)."""
+
+    def __init__(
+        self, path: Path, source: str, spec: DatasetSpec, settings: LoadSettings, batch_rows: int
+    ) -> None:
+        self.path, self.source, self.spec, self.settings = path, source, spec, settings
+        self.batch_rows = batch_rows
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, int], pa.Table]]:
+        """(input rows, dropped by reason, rows to write) per batch; bad input raises SchemaError et al."""
+        try:
+            parquet = pq.ParquetFile(self.path)
+            check_schema(parquet.schema_arrow, self.spec, self.source, strict=self.settings.enable_validation)
+            for batch in parquet.iter_batches(batch_size=self.batch_rows):
+                yield prepare_table(pa.Table.from_batches([batch]), self.spec, self.source, self.settings)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SchemaError(f"{self.source}: not a readable Parquet file: {exc}") from exc
+
+
+@dataclass
+class PreparedFile:
+    """One validated file: its rows to write (a table, or `rows` re-read from disk) and what was dropped."""
+
+    key: str
+    size_bytes: int
+    input_rows: int
+    table: pa.Table | None = None
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+    points: int = 0  # lines produced by conversion, known once converted
+    rows: ParquetRows | None = None
+
+    def tables(self) -> Iterator[pa.Table]:
+        """The rows to write, once: a held table is let go as soon as it has been handed out."""
+        if self.rows is not None:
+            for _, _, table in self.rows:
+                yield table
+        elif self.table is not None:
+            table, self.table = self.table, None
+            yield table
+
+
+def scan_file(key: str, size: int, rows: ParquetRows) -> PreparedFile:
+    """Validate and count a staged file batch by batch, keeping nothing but the counts."""
+    input_rows, dropped = 0, {}
+    for batch_rows, batch_dropped, _ in rows:
+        input_rows += batch_rows
+        dropped = merge_counts([dropped, batch_dropped])
+    return PreparedFile(key=key, size_bytes=size, input_rows=input_rows, dropped_by_reason=dropped, rows=rows)
 
 
 def prepare_table(
@@ -62,17 +97,6 @@ def prepare_table(
     return input_rows, dropped, table
 
 
-def prepare_file(
-    body: bytes, bucket: str, key: str, size: int, spec: DatasetSpec, settings: LoadSettings
-) -> PreparedFile:
-    """One file's bytes parsed and validated; errors name the file by its s3:// URL."""
-    source = f"s3://{bucket}/{key}"
-    input_rows, dropped, table = prepare_table(parse_parquet(body, source), spec, source, settings)
-    return PreparedFile(
-        key=key, size_bytes=size, input_rows=input_rows, table=table, dropped_by_reason=dropped
-    )
-
-
 def whole_batch_chunk_rows(batch_size: int, conversion_chunk_rows: int) -> int:
     """Rows converted per chunk, rounded down to whole write batches (at least one), so chunking never
     splits a batch and the batch count is the same as without chunks."""
@@ -82,26 +106,24 @@ def whole_batch_chunk_rows(batch_size: int, conversion_chunk_rows: int) -> int:
 class ChunkedConversion:
     """Line protocol of the prepared files, `chunk_rows` rows at a time; records what conversion saw."""
 
-    def __init__(self, files: list[PreparedFile], spec: DatasetSpec, bucket: str, chunk_rows: int) -> None:
+    def __init__(
+        self, files: list[PreparedFile], spec: DatasetSpec, bucket: str, chunk_rows: int, day: date
+    ) -> None:
         self.files, self.spec, self.bucket, self.chunk_rows = files, spec, bucket, chunk_rows
-        self._timestamps: list[np.ndarray] = []
+        self.timestamps = TimestampSummary(day)
 
     def __iter__(self) -> Iterator[LineProtocol]:
         for prepared in self.files:
             source = f"s3://{self.bucket}/{prepared.key}"
-            for start in range(0, prepared.table.num_rows, self.chunk_rows):
-                points = to_line_protocol(prepared.table.slice(start, self.chunk_rows), self.spec, source)
-                prepared.points += len(points)
-                if points.skipped_rows:
-                    counts = prepared.dropped_by_reason
-                    counts[UNREPRESENTABLE] = counts.get(UNREPRESENTABLE, 0) + points.skipped_rows
-                self._timestamps.append(points.timestamps_ns)
-                yield points
-            prepared.table = prepared.table.slice(0, 0)  # converted: let the rows go
-
-    @property
-    def timestamps_ns(self) -> np.ndarray:
-        return np.concatenate(self._timestamps) if self._timestamps else np.zeros(0, np.int64)
+            for table in prepared.tables():
+                for start in range(0, table.num_rows, self.chunk_rows):
+                    points = to_line_protocol(table.slice(start, self.chunk_rows), self.spec, source)
+                    prepared.points += len(points)
+                    if points.skipped_rows:
+                        counts = prepared.dropped_by_reason
+                        counts[UNREPRESENTABLE] = counts.get(UNREPRESENTABLE, 0) + points.skipped_rows
+                    self.timestamps.add(points.timestamps_ns)
+                    yield points
 
 
 def merge_counts(counts: list[dict[str, int]]) -> dict[str, int]:
