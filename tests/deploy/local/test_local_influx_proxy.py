@@ -91,6 +91,15 @@ def test_missing_or_wrong_token_is_rejected_with_influx_401(stack_env, authoriza
     assert response.json() == {"code": "unauthorized", "message": "unauthorized access"}
 
 
+@pytest.mark.parametrize("authorization", [None, "Token wrong-token"])
+def test_query_without_the_token_is_rejected_before_reaching_influxd(stack_env, authorization):
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    response = requests.get(
+        f"{stack_env['INFLUXDB_URL']}/query", params={"q": "SHOW DATABASES"}, headers=headers, timeout=10
+    )
+    assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
 def test_influxdb_client_with_wrong_token_raises_401(stack_env):
     with InfluxDBClient(url=stack_env["INFLUXDB_URL"], token="not-the-token", org="ecom") as client:
         with pytest.raises(ApiException) as error:

@@ -188,7 +188,7 @@ def answering(status: int, failures: int):
 
 
 @pytest.mark.parametrize("status", [503, 500, 429])
-def test_5xx_and_429_are_retried_with_backoff_then_succeed(status):
+def test_5xx_and_429_are_retried_with_backoff_then_succeed(stack_env, status):
     points = to_line_protocol(series_table("transmission", series_rows("transmission", 3)), SPEC)
     with answering(status, failures=2) as (server, url):
         sleeps: list[float] = []
@@ -205,7 +205,7 @@ def test_5xx_and_429_are_retried_with_backoff_then_succeed(status):
 
 
 @pytest.mark.parametrize("status", [503, 429])
-def test_5xx_and_429_that_persist_end_as_unavailable(status):
+def test_5xx_and_429_that_persist_end_as_unavailable(stack_env, status):
     points = to_line_protocol(series_table("transmission", series_rows("transmission", 3)), SPEC)
     with answering(status, failures=100) as (server, url):
         sleeps: list[float] = []
