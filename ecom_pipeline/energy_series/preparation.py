@@ -41,13 +41,40 @@ class ParquetRows:
         self.path, self.source, self.spec, self.settings = path, source, spec, settings
         self.batch_rows = batch_rows
 
+    def _open(self) -> pq.ParquetFile:
+        parquet = pq.ParquetFile(self.path)
+        check_schema(parquet.schema_arrow, self.spec, self.source, strict=self.settings.enable_validation)
+        return parquet
+
+    def check(self) -> int:
+        """Raise on anything that would fail the partition as bad input; returns the file's row count.
+
+        Only a file whose invalid rows fail the step (validation on, dropping off) needs every column;
+        otherwise what can fail is the schema and the time column, so only that column is read.
+        """
+        rows_fail = self.settings.enable_validation and not self.settings.drop_invalid_records
+        columns = None if rows_fail else [self.spec.time_column]
+        try:
+            parquet, first_row = self._open(), 0
+            for batch in parquet.iter_batches(batch_size=self.batch_rows, columns=columns):
+                table = pa.Table.from_batches([batch])
+                if rows_fail:
+                    prepare_table(table, self.spec, self.source, self.settings, first_row)
+                else:
+                    normalize_time_column(table, self.spec, self.source)
+                first_row += batch.num_rows
+            return parquet.metadata.num_rows
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise SchemaError(f"{self.source}: not a readable Parquet file: {exc}") from exc
+
     def __iter__(self) -> Iterator[tuple[int, dict[str, int], pa.Table]]:
         """(input rows, dropped by reason, rows to write) per batch; bad input raises SchemaError et al."""
+        first_row = 0
         try:
-            parquet = pq.ParquetFile(self.path)
-            check_schema(parquet.schema_arrow, self.spec, self.source, strict=self.settings.enable_validation)
-            for batch in parquet.iter_batches(batch_size=self.batch_rows):
-                yield prepare_table(pa.Table.from_batches([batch]), self.spec, self.source, self.settings)
+            for batch in self._open().iter_batches(batch_size=self.batch_rows):
+                table = pa.Table.from_batches([batch])
+                yield prepare_table(table, self.spec, self.source, self.settings, first_row)
+                first_row += batch.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
             raise SchemaError(f"{self.source}: not a readable Parquet file: {exc}") from exc
 
@@ -65,9 +92,11 @@ class PreparedFile:
     rows: ParquetRows | None = None
 
     def tables(self) -> Iterator[pa.Table]:
-        """The rows to write, once: a held table is let go as soon as it has been handed out."""
+        """The rows to write, once: a held table is let go as soon as it has been handed out; a staged
+        file's dropped rows are counted as its batches are read."""
         if self.rows is not None:
-            for _, _, table in self.rows:
+            for _, dropped, table in self.rows:
+                self.dropped_by_reason = merge_counts([self.dropped_by_reason, dropped])
                 yield table
         elif self.table is not None:
             table, self.table = self.table, None
@@ -75,24 +104,23 @@ class PreparedFile:
 
 
 def scan_file(key: str, size: int, rows: ParquetRows) -> PreparedFile:
-    """Validate and count a staged file batch by batch, keeping nothing but the counts."""
-    input_rows, dropped = 0, {}
-    for batch_rows, batch_dropped, _ in rows:
-        input_rows += batch_rows
-        dropped = merge_counts([dropped, batch_dropped])
-    return PreparedFile(key=key, size_bytes=size, input_rows=input_rows, dropped_by_reason=dropped, rows=rows)
+    """Check a staged file for bad input, keeping nothing; its dropped rows are counted when converted."""
+    return PreparedFile(key=key, size_bytes=size, input_rows=rows.check(), rows=rows)
 
 
 def prepare_table(
-    table: pa.Table, spec: DatasetSpec, source: str, settings: LoadSettings
+    table: pa.Table, spec: DatasetSpec, source: str, settings: LoadSettings, first_row: int = 0
 ) -> tuple[int, dict[str, int], pa.Table]:
-    """(input rows, dropped rows by reason, rows to write) of one file's table; raises on bad input."""
+    """(input rows, dropped rows by reason, rows to write) of a file's table, or of the batch of it that
+    starts at file row `first_row`; raises on bad input."""
     check_schema(table.schema, spec, source, strict=settings.enable_validation)
     input_rows = table.num_rows
     table = normalize_time_column(table, spec, source)
     dropped: dict[str, int] = {}
     if settings.enable_validation:
-        result = validate_rows(table, spec, source, drop_invalid=settings.drop_invalid_records)
+        result = validate_rows(
+            table, spec, source, drop_invalid=settings.drop_invalid_records, first_row=first_row
+        )
         table, dropped = result.valid, dict(result.dropped_by_reason)
     return input_rows, dropped, table
 

@@ -135,10 +135,13 @@ def _superseded(
     return superseded
 
 
-def validate_rows(table: pa.Table, spec: DatasetSpec, source: str, *, drop_invalid: bool) -> ValidationResult:
+def validate_rows(
+    table: pa.Table, spec: DatasetSpec, source: str, *, drop_invalid: bool, first_row: int = 0
+) -> ValidationResult:
     """Split `table` into rows to write and dropped rows counted by reason.
 
-    With drop_invalid False any invalid row raises InvalidRecordsError naming the first one (duplicates
+    With drop_invalid False any invalid row raises InvalidRecordsError naming the first one (its row number
+    in the file: `first_row` is the table's first row there) (duplicates
     are never an error: they only repeat a point).
     """
     table, uncastable = cast_fields(table, spec.field_types)
@@ -162,7 +165,7 @@ def validate_rows(table: pa.Table, spec: DatasetSpec, source: str, *, drop_inval
         violation = min(first.values(), key=lambda v: v.row)
         summary = ", ".join(f"{reason}={count}" for reason, count in counts.items())
         raise InvalidRecordsError(
-            f"{source}: row {violation.row}: column {violation.column!r}: {violation.reason} "
+            f"{source}: row {first_row + violation.row}: column {violation.column!r}: {violation.reason} "
             f"({sum(counts.values())} invalid rows: {summary}; DROP_INVALID_RECORDS is off)"
         )
 

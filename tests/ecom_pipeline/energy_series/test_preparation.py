@@ -81,10 +81,20 @@ def test_a_staged_file_is_validated_and_converted_batch_by_batch(tmp_path):
     staged = ParquetRows(path, "s3://b/f.parquet", SPEC, LoadSettings(True, True), batch_rows=3)
     assert [batch_rows for batch_rows, _, _ in staged] == [3, 3, 3, 1]  # never more than a batch
     prepared = scan_file("f.parquet", 1, staged)
-    assert prepared.input_rows == 10 and prepared.dropped_by_reason == {"non_finite_field": 1}
-    assert prepared.table is None  # nothing held between the scan and the conversion
+    assert prepared.input_rows == 10 and prepared.table is None  # nothing held until the conversion
     conversion = ChunkedConversion([prepared], SPEC, "b", chunk_rows=3, day=DAY.date())
     assert sum(len(chunk) for chunk in conversion) == 9 and prepared.points == 9
+    assert prepared.dropped_by_reason == {"non_finite_field": 1}
+
+
+def test_the_scan_fails_a_file_whose_invalid_rows_must_fail_the_partition(tmp_path):
+    rows = series_rows("generation", 10)
+    rows[7]["power_mw"] = math.nan
+    path = tmp_path / "f.parquet"
+    pq.write_table(series_table("generation", rows), path, row_group_size=4)
+    strict = ParquetRows(path, "s3://b/f.parquet", SPEC, LoadSettings(True, False), batch_rows=3)
+    with pytest.raises(InvalidRecordsError, match="s3://b/f.parquet: row 7: column 'power_mw'"):
+        scan_file("f.parquet", 1, strict)  # the file's row 7 (row 1 of its third batch)
 
 
 def test_a_staged_file_that_is_not_parquet_is_bad_input_naming_it(tmp_path):
