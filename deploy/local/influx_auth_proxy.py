@@ -139,6 +139,16 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
             with self.server.databases_lock:
                 self.server.known_databases.add(name)
 
+    def _forget_database(self, upstream_path: str) -> bool:
+        """After a write's 404 (the database was dropped): forget it, so it is created again."""
+        path, _, query = upstream_path.partition("?")
+        database = urllib.parse.parse_qs(query).get("db", [""])[0] if path == "/write" else ""
+        with self.server.databases_lock:
+            if database not in self.server.known_databases:
+                return False
+            self.server.known_databases.discard(database)
+        return True
+
     def _forward(self) -> None:
         try:
             upstream_path = self._upstream_path()
@@ -158,6 +168,11 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
                 status, response_headers, payload = self._exchange(
                     self.command, upstream_path, headers, body, None
                 )
+                if status == 404 and self._forget_database(upstream_path):  # dropped since: recreate once
+                    self._upstream_path()
+                    status, response_headers, payload = self._exchange(
+                        self.command, upstream_path, headers, body, None
+                    )
             else:
                 status, response_headers, payload = self._exchange(
                     self.command, upstream_path, headers, b"", (self.rfile, length)

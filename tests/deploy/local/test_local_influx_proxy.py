@@ -60,6 +60,21 @@ def test_precision_is_translated_for_influxd(stack_env):
     assert bad.status_code == 400 and "invalid precision" in bad.json()["message"]
 
 
+def test_a_dropped_bucket_is_created_again_on_the_next_write(stack_env):
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    assert _write(stack_env, bucket, b"m v=1 1767225600000000000").status_code == 204
+    dropped = requests.post(
+        f"{stack_env['INFLUXDB_URL']}/query",
+        params={"q": f'DROP DATABASE "{bucket}"'},
+        headers={"Authorization": f"Token {stack_env['INFLUXDB_TOKEN']}"},
+        timeout=10,
+    )
+    assert dropped.status_code == 200 and "error" not in dropped.json()["results"][0]
+    assert _write(stack_env, bucket, b"m v=2 1767225600000000000").status_code == 204
+    answer = _query(stack_env, bucket, 'SELECT v FROM "m"')
+    assert answer["results"][0]["series"][0]["values"] == [[1767225600000000000, 2]]
+
+
 def test_malformed_line_and_type_conflict_get_influxdbs_400_and_reason(stack_env):
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     assert _write(stack_env, bucket, b"m,site=a v=1.5 1767225600000000000").status_code == 204
