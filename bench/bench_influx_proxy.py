@@ -1,9 +1,10 @@
 """Cost of the InfluxDB token proxy in the time-series write path.
 
-Writes the same line protocol batches (a) straight to VictoriaMetrics' /api/v2/write - the fastest plain
-path for this I/O here - and (b) through the proxy on INFLUXDB_URL with the token, both with one
+Writes the same line protocol batches (a) straight to influxd's v1 `/write` - the fastest plain path for
+this I/O here - and (b) through the proxy's `/api/v2/write` on INFLUXDB_URL with the token, both with one
 keep-alive session, then (c) through influxdb-client's synchronous WriteApi as the pipeline does. Prints
-rows/s, the ratio to (a), peak RSS of this process and of the proxy, and checks every row arrived.
+rows/s, the ratio to (a), peak RSS of this process and of the proxy, and checks every row arrived
+(InfluxQL count through the proxy).
 
 Run against the stack (`set -a; . .local/stack.env; set +a`):
     .venv/bin/python bench/bench_influx_proxy.py --rows 1000000 --batch 5000
@@ -13,7 +14,6 @@ Run against the stack (`set -a; . .local/stack.env; set +a`):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import resource
 import time
@@ -38,14 +38,19 @@ def make_batches(rows: int, batch: int) -> list[bytes]:
 
 
 def post_batches(url: str, bucket: str, batches: list[bytes], token: str | None) -> float:
+    """With a token: the proxy's v2 write; without: influxd's own v1 `/write` (its database created first)."""
     headers = {"Authorization": f"Token {token}"} if token else {}
-    params = {"org": "ecom", "bucket": bucket, "db": bucket, "precision": "ns"}
+    if token:
+        path, params = "/api/v2/write", {"org": "ecom", "bucket": bucket, "precision": "ns"}
+    else:
+        requests.post(
+            f"{url}/query", params={"q": f'CREATE DATABASE "{bucket}"'}, timeout=30
+        ).raise_for_status()
+        path, params = "/write", {"db": bucket, "precision": "n"}
     started = time.perf_counter()
     with requests.Session() as session:
         for body in batches:
-            response = session.post(
-                f"{url}/api/v2/write", params=params, data=body, headers=headers, timeout=60
-            )
+            response = session.post(f"{url}{path}", params=params, data=body, headers=headers, timeout=60)
             if response.status_code != 204:
                 raise RuntimeError(f"write failed: HTTP {response.status_code} {response.text[:200]}")
     return time.perf_counter() - started
@@ -60,14 +65,16 @@ def client_write(url: str, token: str, bucket: str, batches: list[bytes]) -> flo
     return time.perf_counter() - started
 
 
-def stored_points(vm_url: str, bucket: str) -> int:
-    requests.get(f"{vm_url}/internal/force_flush", timeout=30)
+def stored_points(influx_url: str, token: str, bucket: str) -> int:
     response = requests.get(
-        f"{vm_url}/api/v1/export",
-        params={"match[]": f'{{__name__="generation_data_power_mw",db="{bucket}"}}'},
+        f"{influx_url}/query",
+        params={"db": bucket, "q": 'SELECT count(power_mw) FROM "generation_data"'},
+        headers={"Authorization": f"Token {token}"},
+        timeout=120,
     )
     response.raise_for_status()
-    return sum(len(json.loads(line)["values"]) for line in response.text.splitlines() if line)
+    series = response.json()["results"][0].get("series") or [{"values": [[0, 0]]}]
+    return int(series[0]["values"][0][1])
 
 
 def proxy_peak_rss_mb() -> float | None:
@@ -85,8 +92,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=5000)
     args = parser.parse_args()
-    vm_url, influx_url, token = (
-        os.environ["VICTORIA_METRICS_URL"],
+    influxd_url, influx_url, token = (
+        f"http://127.0.0.1:{os.environ['ECOM_INFLUXD_PORT']}",
         os.environ["INFLUXDB_URL"],
         os.environ["INFLUXDB_TOKEN"],
     )
@@ -94,18 +101,18 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     results = {}
     for label, write in (
-        ("direct VictoriaMetrics (baseline)", lambda b: post_batches(vm_url, b, batches, None)),
+        ("direct influxd /write (baseline)", lambda b: post_batches(influxd_url, b, batches, None)),
         ("through token proxy", lambda b: post_batches(influx_url, b, batches, token)),
         ("influxdb-client via proxy", lambda b: client_write(influx_url, token, b, batches)),
     ):
         bucket = f"bench-{run}-{len(results)}"
         seconds = write(bucket)
-        stored = stored_points(vm_url, bucket)
+        stored = stored_points(influx_url, token, bucket)
         if stored != args.rows:
             raise SystemExit(f"{label}: {stored} of {args.rows} points stored")
         results[label] = seconds
     baseline = next(iter(results.values()))
-    print(f"rows={args.rows} batch={args.batch} ({len(batches)} requests); every point read back via export")
+    print(f"rows={args.rows} batch={args.batch} ({len(batches)} requests); every point counted with InfluxQL")
     for label, seconds in results.items():
         print(
             f"{label:<36} {seconds:7.2f} s  {args.rows / seconds:>10,.0f} rows/s  ratio {seconds / baseline:5.2f}"

@@ -1,4 +1,7 @@
-"""InfluxDB 2.x write API through influxdb-client (production: InfluxDB 2.x / Timestream for InfluxDB)."""
+"""InfluxDB writes (v2 API, influxdb-client) and InfluxQL reads (v1-compatible `/query`, same token).
+
+Production is InfluxDB 2.x / Timestream for InfluxDB; locally influxd 1.6 behind the token proxy.
+"""
 
 import atexit
 import threading
@@ -103,6 +106,33 @@ class InfluxDBResource(DeploymentOnlyFields):
             )
         if response.status_code >= 500:
             raise ServiceUnavailableError(f"InfluxDB at {self.url} answered HTTP {response.status_code}")
+
+    def query(self, influxql: str, database: str | None = None) -> dict[str, Any]:
+        """Run InfluxQL on `/query` (db = bucket; on 2.x through its DBRP mapping), timestamps in ns."""
+        try:
+            response = requests.get(
+                f"{self.url.rstrip('/')}/query",
+                params={"db": database or self.bucket, "q": influxql, "epoch": "ns"},
+                headers={"Authorization": f"Token {self._token()}"},
+                timeout=self.timeout_ms / 1000,
+            )
+        except requests.RequestException as exc:
+            raise ServiceUnavailableError(
+                f"InfluxDB unreachable at {self.url}: {type(exc).__name__}"
+            ) from None
+        if response.status_code in (401, 403):
+            raise ConfigurationError(
+                f"InfluxDB at {self.url} rejected the token (HTTP {response.status_code})"
+            )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise ServiceUnavailableError(
+                f"InfluxDB query failed with HTTP {response.status_code}: {response.text[:200]}"
+            )
+        if response.status_code != 200:
+            raise BadRequestError(
+                f"InfluxDB refused the query (HTTP {response.status_code}): {response.text[:500]}"
+            )
+        return response.json()
 
     def write_lines(self, lines: bytes | str | list[str], bucket: str | None = None) -> None:
         """Write line protocol (nanosecond precision); maps failures to the resource error types."""

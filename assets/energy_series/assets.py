@@ -6,8 +6,10 @@ server rejects) cannot succeed on retry and becomes a Failure that never retries
 and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
 """
 
+import tempfile
 import time
 from datetime import date
+from pathlib import Path
 from typing import NoReturn
 
 from botocore.exceptions import (
@@ -159,29 +161,33 @@ def energy_series(
             context, cloudwatch, config, dataset, f"no Parquet files under s3://{config.bucket}/{prefix}"
         )
     settings = LoadSettings(config.enable_validation, config.drop_invalid_records)
-    try:
-        files = [read_file(client, config.bucket, obj, spec, settings) for obj in listed]
-    except S3_UNAVAILABLE as exc:
-        _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
-    except (SchemaError, InvalidRecordsError) as exc:
-        raise _bad_input(
-            context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
-        ) from exc
-
     chunk_rows = whole_batch_chunk_rows(config.batch_size, config.conversion_chunk_rows)
-    conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows)
-    prepared_at = time.perf_counter()
-    try:
-        report = write_stream(
-            conversion,
-            influxdb.write_lines,
-            batch_size=config.batch_size,
-            retry=config.retry_settings(),
-            transient=(ServiceUnavailableError,),
-            rejected=(BadRequestError,),
-        )
-    except WriteUnavailableError as exc:
-        _unavailable(context, cloudwatch, config, dataset, f"{prefix}: {exc}")
+    with tempfile.TemporaryDirectory(prefix="energy-series-") as staging:
+        try:
+            files = [
+                read_file(client, config.bucket, obj, spec, settings, Path(staging), chunk_rows)
+                for obj in listed
+            ]
+        except S3_UNAVAILABLE as exc:
+            _unavailable(context, cloudwatch, config, dataset, f"S3 unreachable: {type(exc).__name__}")
+        except (SchemaError, InvalidRecordsError) as exc:
+            raise _bad_input(
+                context, cloudwatch, config, dataset, str(exc), {"prefix": f"s3://{config.bucket}/{prefix}"}
+            ) from exc
+
+        conversion = ChunkedConversion(files, spec, config.bucket, chunk_rows, day)
+        prepared_at = time.perf_counter()
+        try:
+            report = write_stream(
+                conversion,
+                influxdb.write_lines,
+                batch_size=config.batch_size,
+                retry=config.retry_settings(),
+                transient=(ServiceUnavailableError,),
+                rejected=(BadRequestError,),
+            )
+        except WriteUnavailableError as exc:
+            _unavailable(context, cloudwatch, config, dataset, f"{prefix}: {exc}")
     for prepared in files:
         context.log.info(
             f"{prepared.key}: {prepared.points} of {prepared.input_rows} rows converted to points"
@@ -192,7 +198,7 @@ def energy_series(
     dropped = merge_counts([f.dropped_by_reason for f in files])
     if report.rejected_count:
         dropped[REJECTED_BY_SERVER] = report.rejected_count
-    timestamps = conversion.timestamps_ns
+    timestamps = conversion.timestamps
     finished = time.perf_counter()
     elapsed = finished - started
     conversion_rate = valid_points / input_rows if input_rows else 1.0
@@ -258,14 +264,13 @@ def energy_series(
         check_results=[
             points_check(
                 energy_series_readback,
+                influxdb,
                 spec,
-                influxdb.bucket,
-                day,
                 timestamps,
                 valid_points,
                 report.points_written,
             ),
-            day_check(day, timestamps),
+            day_check(timestamps),
             drop_rate_check(input_rows, dropped, config.drop_rate_warn_threshold),
         ],
     )

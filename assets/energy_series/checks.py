@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-import numpy as np
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
 from ecom_pipeline.energy_series.partition_day import (
+    TimestampSummary,
     iso_utc,
-    ns_to_ms_range,
-    points_outside_day,
     readback_range_ns,
 )
+from ecom_pipeline.energy_series.readback import count_query
 from resources.energy_series.readback import SeriesReadbackResource
+from resources.influxdb import InfluxDBResource
 
 ASSET_NAME = "energy_series"
 POINTS_CHECK = "points_written_match_server"
@@ -38,13 +36,13 @@ CHECK_SPECS = [
 ]
 
 
-def day_check(day: date, timestamps_ns: np.ndarray) -> AssetCheckResult:
+def day_check(timestamps: TimestampSummary) -> AssetCheckResult:
     """Fails when a written timestamp lies outside the partition's UTC day."""
-    outside = points_outside_day(day, timestamps_ns)
-    metadata = {"partition_day": day.isoformat(), "points_outside_day": outside}
-    if len(timestamps_ns):
-        metadata["min_timestamp"] = iso_utc(int(timestamps_ns.min()))
-        metadata["max_timestamp"] = iso_utc(int(timestamps_ns.max()))
+    outside = timestamps.outside_day
+    metadata: dict = {"partition_day": timestamps.day.isoformat(), "points_outside_day": outside}
+    if timestamps.min_ns is not None and timestamps.max_ns is not None:
+        metadata["min_timestamp"] = iso_utc(timestamps.min_ns)
+        metadata["max_timestamp"] = iso_utc(timestamps.max_ns)
     return AssetCheckResult(check_name=DAY_CHECK, passed=outside == 0, metadata=metadata)
 
 
@@ -67,37 +65,35 @@ def drop_rate_check(input_rows: int, dropped_by_reason: dict[str, int], threshol
 
 def points_check(
     readback: SeriesReadbackResource,
+    influxdb: InfluxDBResource,
     spec: DatasetSpec,
-    bucket: str,
-    day: date,
-    timestamps_ns: np.ndarray,
+    timestamps: TimestampSummary,
     valid_points: int,
     points_written: int,
 ) -> AssetCheckResult:
-    """Read the partition's range back; a server that holds more, fewer or no points fails the check."""
-    start_ns, end_ns = readback_range_ns(day, timestamps_ns)
-    start_ms, end_ms = ns_to_ms_range(start_ns, end_ns)
-    metadata: dict = {"valid_rows": valid_points, "points_written": points_written, "bucket": bucket}
-    if not readback.configured:
-        # On AWS there is no VictoriaMetrics; until a Flux read-back exists the check says so, as a warning.
-        metadata["readback"] = (
-            "not configured (VICTORIA_METRICS_URL unset); points not verified on the server"
-        )
-        return AssetCheckResult(
-            check_name=POINTS_CHECK, passed=False, severity=AssetCheckSeverity.WARN, metadata=metadata
-        )
+    """Count the partition's points on the server (InfluxQL, waiting a bounded time for visibility); more,
+    fewer or unreadable points fail the check."""
+    start_ns, end_ns = readback_range_ns(timestamps)
+    metadata: dict = {
+        "valid_rows": valid_points,
+        "points_written": points_written,
+        "bucket": influxdb.bucket,
+        "query": MetadataValue.text(count_query(spec, start_ns, end_ns)),
+        "range": MetadataValue.text(f"{iso_utc(start_ns)} .. {iso_utc(end_ns)}"),
+    }
     try:
-        stored = readback.stored_points(spec, bucket, start_ms, end_ms)
+        seen = readback.wait_for_points(influxdb, spec, influxdb.bucket, start_ns, end_ns, points_written)
     except Exception as exc:  # a check that cannot read back fails; it must not fail the materialization
         metadata["readback_error"] = f"{type(exc).__name__}: {exc}"
         return AssetCheckResult(check_name=POINTS_CHECK, passed=False, metadata=metadata)
     metadata.update(
         {
-            "points_on_server": stored.points,
-            "series_on_server": stored.series,
-            "samples_on_server": stored.samples,
-            "range": MetadataValue.text(f"{iso_utc(start_ns)} .. {iso_utc(end_ns)}"),
+            "points_on_server": seen.stored.points,
+            "series_on_server": seen.stored.series,
+            "readback_queries": seen.queries,
+            "readback_wait_seconds": seen.waited_seconds,
+            "readback_timed_out": seen.timed_out,
         }
     )
-    passed = stored.points == valid_points == points_written
+    passed = seen.stored.points == valid_points == points_written
     return AssetCheckResult(check_name=POINTS_CHECK, passed=passed, metadata=metadata)

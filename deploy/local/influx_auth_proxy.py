@@ -1,11 +1,13 @@
-"""InfluxDB-v2-style token check in front of VictoriaMetrics.
+"""InfluxDB-v2-style token check and v2 write API in front of influxd 1.x (`influxd_server.py`).
 
-Why not vmauth: Debian's vmauth (1.79) matches only `Authorization: Bearer|Basic`, while InfluxDB clients
-send `Authorization: Token <token>`, and it cannot answer 401 in InfluxDB's JSON shape. This proxy is
-threaded, keeps upstream connections alive per thread and streams large request bodies, since it sits
-in the write path of the 1M-point benchmark.
+influxd 1.6 has no v2 API and no tokens. This proxy checks `Authorization: Token <token>` like InfluxDB 2.x
+(401 in its JSON shape), translates `/api/v2/write?org&bucket&precision` to `/write?db=<bucket>&precision=`,
+answers `/health` and `/ping`, and passes the v1-compatible `/query` (InfluxQL) through, as InfluxDB 2.x
+and Timestream for InfluxDB serve it with the same token. A bucket's database is created on its first
+write (local convenience: a 2.x server answers 404 for an unknown bucket). The proxy is threaded, keeps
+upstream connections alive per thread and streams large bodies: it sits in the benchmark's write path.
 
-Run: `python -m deploy.local.influx_auth_proxy --port P --upstream http://127.0.0.1:VM --credentials-file F`
+Run: `python -m deploy.local.influx_auth_proxy --port P --upstream http://127.0.0.1:INFLUXD --credentials-file F`
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _HOP_BY_HOP = {
 }
 _RELAYED_RESPONSE_HEADERS = {"content-type", "content-encoding", "x-influxdb-version", "x-influxdb-build"}
 UNAUTHORIZED = {"code": "unauthorized", "message": "unauthorized access"}
+V2_WRITE = "/api/v2/write"
+# v2 precision names -> influxd 1.x `/write` precision names.
+PRECISIONS = {"ns": "n", "us": "u", "ms": "ms", "s": "s"}
 
 
 class _Upstream(threading.local):
@@ -59,6 +64,8 @@ class InfluxAuthProxyServer(ThreadingHTTPServer):
         self.upstream_port = parsed.port or 80
         self.expected_authorization = f"Token {token}".encode()
         self.upstream = _Upstream()
+        self.known_databases: set[str] = set()
+        self.databases_lock = threading.Lock()
 
 
 class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
@@ -92,31 +99,66 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
 
     def _health(self) -> None:
         try:
-            status, _, _ = self._exchange("GET", "/health", {}, b"", None)
-            healthy = status == 200
+            status, headers, _ = self._exchange("GET", "/ping", {}, b"", None)
+            healthy = status == 204
         except OSError:
-            healthy = False
+            healthy, headers = False, {}
         body = {
             "name": "influxdb",
-            "message": "ready for queries and writes" if healthy else "VictoriaMetrics unreachable",
+            "message": "ready for queries and writes" if healthy else "influxd unreachable",
             "status": "pass" if healthy else "fail",
             "checks": [],
-            "version": "victoria-metrics-compat",
+            "version": headers.get("x-influxdb-version", "unknown"),
         }
         self._send_json(200 if healthy else 503, body)
 
-    def _upstream_path(self) -> str:
-        """InfluxDB buckets become VictoriaMetrics' `db` label, so tests can isolate by bucket."""
+    def _upstream_path(self) -> str | None:
+        """The influxd path of this request; None (after answering) when a v2 write is unusable."""
         path, _, query = self.path.partition("?")
-        if path != "/api/v2/write" or not query:
+        if path != V2_WRITE:
             return self.path
         params = urllib.parse.parse_qs(query, keep_blank_values=True)
-        if "bucket" in params and "db" not in params:
-            query += "&db=" + urllib.parse.quote(params["bucket"][0], safe="")
-        return f"{path}?{query}"
+        bucket = (params.get("bucket") or [""])[0]
+        precision = (params.get("precision") or ["ns"])[0]
+        if not bucket or precision not in PRECISIONS:
+            self._drain_body()
+            message = "bucket is required" if not bucket else f"invalid precision {precision!r}"
+            self._send_json(400, {"code": "invalid", "message": message})
+            return None
+        self._ensure_database(bucket)
+        return "/write?" + urllib.parse.urlencode({"db": bucket, "precision": PRECISIONS[precision]})
+
+    def _ensure_database(self, name: str) -> None:
+        """CREATE DATABASE once per bucket name (idempotent on influxd, so a race is harmless)."""
+        if name in self.server.known_databases:
+            return
+        quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+        query = urllib.parse.urlencode({"q": f'CREATE DATABASE "{quoted}"'})
+        status, _, payload = self._exchange("POST", f"/query?{query}", {}, b"", None)
+        if status == 200 and b'"error"' not in payload:
+            with self.server.databases_lock:
+                self.server.known_databases.add(name)
+
+    def _forget_database(self, upstream_path: str) -> bool:
+        """After a write's 404 (the database was dropped): forget it, so it is created again."""
+        path, _, query = upstream_path.partition("?")
+        database = urllib.parse.parse_qs(query).get("db", [""])[0] if path == "/write" else ""
+        with self.server.databases_lock:
+            if database not in self.server.known_databases:
+                return False
+            self.server.known_databases.discard(database)
+        return True
 
     def _forward(self) -> None:
-        upstream_path = self._upstream_path()
+        try:
+            upstream_path = self._upstream_path()
+        except OSError as exc:
+            self._drain_body()
+            self.close_connection = True
+            self._send_json(503, {"code": "unavailable", "message": f"upstream unavailable: {exc}"})
+            return
+        if upstream_path is None:
+            return
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
         chunked = "chunked" in (self.headers.get("Transfer-Encoding") or "").lower()
         length = int(self.headers.get("Content-Length") or 0)
@@ -126,6 +168,11 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
                 status, response_headers, payload = self._exchange(
                     self.command, upstream_path, headers, body, None
                 )
+                if status == 404 and self._forget_database(upstream_path):  # dropped since: recreate once
+                    self._upstream_path()
+                    status, response_headers, payload = self._exchange(
+                        self.command, upstream_path, headers, body, None
+                    )
             else:
                 status, response_headers, payload = self._exchange(
                     self.command, upstream_path, headers, b"", (self.rfile, length)
@@ -134,14 +181,15 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_json(503, {"code": "unavailable", "message": f"upstream unavailable: {exc}"})
             return
-        if status >= 400 and "json" not in response_headers.get("content-type", ""):
-            code = "invalid" if status < 500 else "internal error"
-            self._send_json(status, {"code": code, "message": payload.decode(errors="replace").strip()})
+        if status >= 400:  # influxd 1.x answers {"error": ...}; v2 clients expect {"code", "message"}
+            code = {401: "unauthorized", 404: "not found"}.get(
+                status, "invalid" if status < 500 else "internal error"
+            )
+            self._send_json(status, {"code": code, "message": _error_text(payload)})
             return
         self.send_response(status)
         for key, value in response_headers.items():
             self.send_header(key, value)
-        self.send_header("X-Influxdb-Version", "victoria-metrics-compat")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD" and payload:
@@ -215,11 +263,21 @@ class InfluxAuthProxyHandler(BaseHTTPRequestHandler):
         payload = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("X-Influxdb-Version", "victoria-metrics-compat")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+
+def _error_text(payload: bytes) -> str:
+    text = payload.decode(errors="replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(parsed, dict):
+        return str(parsed.get("error") or parsed.get("message") or text)
+    return text
 
 
 def _copy_stream(source: object, connection: http.client.HTTPConnection, length: int) -> None:
@@ -253,7 +311,7 @@ class InfluxAuthProxy(LocalService):
 
     def launch(self) -> int:
         argv = [sys.executable, "-m", MODULE, "--port", str(self.config.influx_port)]
-        argv += ["--upstream", self.config.vm_url, "--credentials-file", str(self.config.secrets_file)]
+        argv += ["--upstream", self.config.influxd_url, "--credentials-file", str(self.config.secrets_file)]
         return self.process.start(argv, cwd=REPO_ROOT)
 
 
@@ -261,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True, help="VictoriaMetrics base URL")
+    parser.add_argument("--upstream", required=True, help="influxd base URL")
     parser.add_argument("--credentials-file", type=Path, required=True, help="JSON with key influx_token")
     args = parser.parse_args(argv)
     token = json.loads(args.credentials_file.read_text())["influx_token"]

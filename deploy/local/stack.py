@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from deploy.local import local_credentials
 from deploy.local.aws_bootstrap import bootstrap
 from deploy.local.influx_auth_proxy import InfluxAuthProxy
+from deploy.local.influxd_server import InfluxdServer
 from deploy.local.moto_server import MotoServer
 from deploy.local.postgres_server import PostgresServer
 from deploy.local.process_control import (
@@ -35,7 +36,6 @@ from deploy.local.process_control import (
 )
 from deploy.local.stack_config import REPO_ROOT, StackConfig
 from deploy.local.stack_env import stack_variables, write_stack_files
-from deploy.local.victoria_metrics import VictoriaMetricsServer
 
 SOURCE_API_MODULE = "deploy.local.source_api"
 
@@ -87,7 +87,7 @@ def up(config: StackConfig) -> dict[str, str]:
     postgres.provision(credentials.ecom_db_password)
     states["moto"] = MotoServer(config).ensure_running()
     aws_outputs = bootstrap(config, credentials)
-    states["victoria-metrics"] = VictoriaMetricsServer(config).ensure_running()
+    states["influxd"] = InfluxdServer(config).ensure_running()
     states["influx-proxy"] = InfluxAuthProxy(config).ensure_running()
     variables = stack_variables(config, credentials, aws_outputs)
     changed = write_stack_files(config, variables)
@@ -100,7 +100,7 @@ def _services(config: StackConfig) -> list[tuple[str, ManagedProcess]]:
     return [
         ("source-api", SourceApiServer(config).process),
         ("influx-proxy", InfluxAuthProxy(config).process),
-        ("victoria-metrics", VictoriaMetricsServer(config).process),
+        ("influxd", InfluxdServer(config).process),
         ("moto", MotoServer(config).process),
         ("postgres", PostgresServer(config).process),
     ]

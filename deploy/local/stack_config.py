@@ -19,8 +19,8 @@ LOCAL_AWS_KEY = "testing"
 DEFAULT_PORTS = {
     "ECOM_PG_PORT": 55432,
     "ECOM_MOTO_PORT": 55000,
-    "ECOM_VM_PORT": 58428,
     "ECOM_INFLUX_PORT": 58086,
+    "ECOM_INFLUXD_PORT": 58087,  # influxd itself; its RPC (backup/restore) binds the next port
     "ECOM_API_PORT": 58090,
 }
 
@@ -76,8 +76,8 @@ class StackConfig:
     state_dir: Path
     pg_port: int
     moto_port: int
-    vm_port: int
     influx_port: int
+    influxd_port: int
     api_port: int
     names: AwsNames = field(default_factory=AwsNames)
 
@@ -89,8 +89,8 @@ class StackConfig:
             state_dir=Path(chosen).resolve(),
             pg_port=ports["ECOM_PG_PORT"],
             moto_port=ports["ECOM_MOTO_PORT"],
-            vm_port=ports["ECOM_VM_PORT"],
             influx_port=ports["ECOM_INFLUX_PORT"],
+            influxd_port=ports["ECOM_INFLUXD_PORT"],
             api_port=ports["ECOM_API_PORT"],
         )
 
@@ -112,8 +112,9 @@ class StackConfig:
         return self.state_dir / "pg_socket"
 
     @property
-    def vm_data_dir(self) -> Path:
-        return self.state_dir / "vm"
+    def influxd_dir(self) -> Path:
+        """influxd's config, meta, data and WAL."""
+        return self.state_dir / "influxd"
 
     @property
     def dagster_home(self) -> Path:
@@ -137,8 +138,8 @@ class StackConfig:
         return f"http://{HOST}:{self.moto_port}"
 
     @property
-    def vm_url(self) -> str:
-        return f"http://{HOST}:{self.vm_port}"
+    def influxd_url(self) -> str:
+        return f"http://{HOST}:{self.influxd_port}"
 
     @property
     def influx_url(self) -> str:

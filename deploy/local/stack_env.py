@@ -40,7 +40,6 @@ def stack_variables(
         "INFLUXDB_BUCKET": names.influx_bucket,
         "INFLUXDB_TOKEN_SECRET_NAME": names.influx_token_secret,
         "INFLUXDB_TOKEN": credentials.influx_token,
-        "VICTORIA_METRICS_URL": config.vm_url,
         "PAYMENTS_API_URL": f"{config.api_url}/payments",
         "SHIPMENTS_API_URL": f"{config.api_url}/shipments",
         "DAGSTER_HOME": str(config.dagster_home),
@@ -49,8 +48,8 @@ def stack_variables(
         "ECOM_STACK_DIR": str(config.state_dir),
         "ECOM_PG_PORT": str(config.pg_port),
         "ECOM_MOTO_PORT": str(config.moto_port),
-        "ECOM_VM_PORT": str(config.vm_port),
         "ECOM_INFLUX_PORT": str(config.influx_port),
+        "ECOM_INFLUXD_PORT": str(config.influxd_port),
         "ECOM_API_PORT": str(config.api_port),
     }
     return variables

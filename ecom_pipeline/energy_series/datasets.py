@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from ecom_pipeline.energy_series.field_types import ARROW_TYPES, FLOAT
+
 # Processed files live under processed/dataset={dataset}/date=YYYY-MM-DD/ in the series bucket.
 PROCESSED_PREFIX = "processed/"
 TIME_COLUMN = "timestamp"
@@ -17,13 +19,25 @@ TIME_COLUMN = "timestamp"
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """One dataset type: the measurement its rows become, and which columns are tags and which are fields."""
+    """One dataset type: the measurement its rows become, which columns are tags and which are fields, and
+    each field's one declared type (default float), so no file can write a field with another type."""
 
     name: str
     measurement: str
     tags: tuple[str, ...]
     fields: tuple[str, ...]
     time_column: str = TIME_COLUMN
+    field_type_overrides: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for name, declared in self.field_type_overrides:
+            if name not in self.fields or declared not in ARROW_TYPES:
+                raise ValueError(f"dataset {self.name}: bad field type {name}={declared}")
+
+    @property
+    def field_types(self) -> dict[str, str]:
+        """Field -> declared type (float, integer, boolean or string)."""
+        return {name: FLOAT for name in self.fields} | dict(self.field_type_overrides)
 
     @property
     def required_columns(self) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
+from ecom_pipeline.energy_series.field_types import cast_fields
 from ecom_pipeline.energy_series.schema import normalize_time_column
 
 # Line protocol escaping: measurement names escape comma and space; tag keys, tag values and field keys
@@ -116,11 +117,13 @@ def _field_parts(table: pa.Table, spec: DatasetSpec) -> tuple[list[pa.Array | st
 def to_line_protocol(table: pa.Table, spec: DatasetSpec, source: str = "<table>") -> LineProtocol:
     """Serialise `table` as points of `spec.measurement`, timestamps in UTC nanoseconds.
 
+    Fields are written as their declared type (a value that cannot be cast is left out, like a null).
     Tags or fields missing from the table are left out; null/NaN/inf fields and null or empty tags are
     left out of their line; rows with no timestamp or no writable field are skipped and counted (run
     `validate_rows` first to drop and count them by reason instead).
     """
     table = normalize_time_column(table, spec, source).combine_chunks()
+    table, _ = cast_fields(table, spec.field_types)  # the declared type, whatever the column's type
     rows = table.num_rows
     tags = [_tag_fragments(table, tag) for tag in spec.tags if tag in table.column_names]
     fields, has_field = _field_parts(table, spec)

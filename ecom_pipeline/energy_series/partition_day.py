@@ -6,11 +6,10 @@ writes them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
-
-_NS_PER_MS = 1_000_000
 
 
 def day_bounds_ns(day: date) -> tuple[int, int]:
@@ -28,18 +27,39 @@ def points_outside_day(day: date, timestamps_ns: np.ndarray) -> int:
     return int(((timestamps_ns < start) | (timestamps_ns >= end)).sum())
 
 
-def readback_range_ns(day: date, timestamps_ns: np.ndarray) -> tuple[int, int]:
+@dataclass
+class TimestampSummary:
+    """What the checks need of the written timestamps, kept in constant memory while chunks stream by."""
+
+    day: date
+    count: int = 0
+    outside_day: int = 0
+    min_ns: int | None = None
+    max_ns: int | None = None
+
+    @classmethod
+    def of(cls, day: date, timestamps_ns: np.ndarray) -> TimestampSummary:
+        summary = cls(day)
+        summary.add(timestamps_ns)
+        return summary
+
+    def add(self, timestamps_ns: np.ndarray) -> None:
+        if not len(timestamps_ns):
+            return
+        self.count += len(timestamps_ns)
+        self.outside_day += points_outside_day(self.day, timestamps_ns)
+        low, high = int(timestamps_ns.min()), int(timestamps_ns.max())
+        self.min_ns = low if self.min_ns is None else min(self.min_ns, low)
+        self.max_ns = high if self.max_ns is None else max(self.max_ns, high)
+
+
+def readback_range_ns(summary: TimestampSummary) -> tuple[int, int]:
     """[start, end) to read back: the day, widened to cover written points outside it (which the day check
     reports), so the server's count is compared with every point written."""
-    start_ns, end_ns = day_bounds_ns(day)
-    if len(timestamps_ns):
-        start_ns, end_ns = min(start_ns, int(timestamps_ns.min())), max(end_ns, int(timestamps_ns.max()) + 1)
+    start_ns, end_ns = day_bounds_ns(summary.day)
+    if summary.min_ns is not None and summary.max_ns is not None:
+        start_ns, end_ns = min(start_ns, summary.min_ns), max(end_ns, summary.max_ns + 1)
     return start_ns, end_ns
-
-
-def ns_to_ms_range(start_ns: int, end_ns: int) -> tuple[int, int]:
-    """A nanosecond range as the millisecond range that contains it (the server keeps milliseconds)."""
-    return start_ns // _NS_PER_MS, -(-end_ns // _NS_PER_MS)
 
 
 def iso_utc(ns: int) -> str:

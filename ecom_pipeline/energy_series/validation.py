@@ -15,11 +15,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
+from ecom_pipeline.energy_series.field_types import cast_fields
 
 # In rule order: a row failing several rules is counted under the first.
 NULL_TIMESTAMP = "null_timestamp"
 MISSING_TAG = "missing_tag"
 INVALID_TAG_VALUE = "invalid_tag_value"
+UNCASTABLE_FIELD = "uncastable_field"  # not convertible to the field's declared type
 NULL_FIELD = "null_field"
 NON_FINITE_FIELD = "non_finite_field"
 # Not invalid: InfluxDB keeps only the last of several points with one series and timestamp, so do we.
@@ -91,7 +93,7 @@ def _field_masks(table: pa.Table, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rule_masks(
-    table: pa.Table, spec: DatasetSpec, tag_scans: dict[str, _TagScan]
+    table: pa.Table, spec: DatasetSpec, tag_scans: dict[str, _TagScan], uncastable: dict[str, np.ndarray]
 ) -> list[tuple[str, str, np.ndarray]]:
     """(reason, column, mask) per rule and column, in rule order; missing columns are skipped."""
     present = set(table.column_names)
@@ -101,6 +103,7 @@ def _rule_masks(
     field_masks = {name: _field_masks(table, name) for name in spec.fields if name in present}
     rules += [(MISSING_TAG, tag, scan.missing) for tag, scan in tag_scans.items()]
     rules += [(INVALID_TAG_VALUE, tag, scan.invalid) for tag, scan in tag_scans.items()]
+    rules += [(UNCASTABLE_FIELD, name, mask) for name, mask in uncastable.items()]
     rules += [(NULL_FIELD, name, masks[0]) for name, masks in field_masks.items()]
     rules += [(NON_FINITE_FIELD, name, masks[1]) for name, masks in field_masks.items()]
     return rules
@@ -132,18 +135,22 @@ def _superseded(
     return superseded
 
 
-def validate_rows(table: pa.Table, spec: DatasetSpec, source: str, *, drop_invalid: bool) -> ValidationResult:
+def validate_rows(
+    table: pa.Table, spec: DatasetSpec, source: str, *, drop_invalid: bool, first_row: int = 0
+) -> ValidationResult:
     """Split `table` into rows to write and dropped rows counted by reason.
 
-    With drop_invalid False any invalid row raises InvalidRecordsError naming the first one (duplicates
+    With drop_invalid False any invalid row raises InvalidRecordsError naming the first one (its row number
+    in the file: `first_row` is the table's first row there) (duplicates
     are never an error: they only repeat a point).
     """
+    table, uncastable = cast_fields(table, spec.field_types)
     rows = table.num_rows
     dropped = np.zeros(rows, dtype=bool)
     counts: dict[str, int] = {}
     first: dict[str, Violation] = {}
     tag_scans = {tag: _scan_tag(table, tag) for tag in spec.tags if tag in table.column_names}
-    for reason, column, mask in _rule_masks(table, spec, tag_scans):
+    for reason, column, mask in _rule_masks(table, spec, tag_scans, uncastable):
         new = mask & ~dropped
         hits = int(new.sum())
         if hits == 0:
@@ -158,7 +165,7 @@ def validate_rows(table: pa.Table, spec: DatasetSpec, source: str, *, drop_inval
         violation = min(first.values(), key=lambda v: v.row)
         summary = ", ".join(f"{reason}={count}" for reason, count in counts.items())
         raise InvalidRecordsError(
-            f"{source}: row {violation.row}: column {violation.column!r}: {violation.reason} "
+            f"{source}: row {first_row + violation.row}: column {violation.column!r}: {violation.reason} "
             f"({sum(counts.values())} invalid rows: {summary}; DROP_INVALID_RECORDS is off)"
         )
 

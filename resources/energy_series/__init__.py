@@ -1,7 +1,5 @@
 """Energy series' stores: processed Parquet on S3 and the read-back of what InfluxDB holds."""
 
-import os
-
 from dagster import ConfigurableResource, EnvVar
 
 from resources.energy_series.config import EnergySeriesConfig
@@ -12,8 +10,6 @@ def energy_series_resources() -> dict[str, ConfigurableResource]:
     """The `energy_series_*` resource keys, configured from the environment."""
     return {
         "energy_series_config": EnergySeriesConfig(bucket=EnvVar("SERIES_BUCKET")),
-        # Read-back for the series checks: VictoriaMetrics locally; unset on AWS (see SeriesReadbackResource).
-        "energy_series_readback": SeriesReadbackResource(
-            victoria_metrics_url=os.environ.get("VICTORIA_METRICS_URL")
-        ),
+        # The points check's wait for visibility; it reads through the `influxdb` resource (InfluxQL).
+        "energy_series_readback": SeriesReadbackResource(),
     }

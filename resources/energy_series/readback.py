@@ -1,57 +1,78 @@
-"""Reading written points back from the time-series server, for the `energy_series` checks."""
+"""Reading written points back from InfluxDB for the `energy_series` checks: one InfluxQL path everywhere.
 
-import json
-from datetime import UTC, datetime
+A server may make acknowledged points visible a little later (InfluxDB 2.x and Timestream buffer writes),
+so the check waits for the expected count with a bounded, reported wait instead of reading once.
+"""
 
-import requests
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
 from dagster import ConfigurableResource
 from pydantic import Field
 
 from ecom_pipeline.energy_series.datasets import DatasetSpec
-from ecom_pipeline.energy_series.readback import StoredPoints, field_metric_name, summarize_export
-from ecom_pipeline.errors import ConfigurationError, ServiceUnavailableError
+from ecom_pipeline.energy_series.readback import (
+    StoredPoints,
+    count_query,
+    summarize_counts,
+    summarize_values,
+    values_query,
+)
+from resources.influxdb import InfluxDBResource
 
 
-def _rfc3339_ms(epoch_ms: int) -> str:
-    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+@dataclass(frozen=True)
+class Visibility:
+    """What a bounded wait for the expected points saw."""
+
+    stored: StoredPoints
+    queries: int
+    waited_seconds: float
+    timed_out: bool
 
 
 class SeriesReadbackResource(ConfigurableResource):
-    """Reads written points back for the asset checks.
+    """How long the points check waits for written points to become visible, and how often it asks."""
 
-    Locally: VictoriaMetrics' `/api/v1/export` (the InfluxDB bucket is its `db` label). In production the
-    same check would query InfluxDB with Flux; this resource has no Flux path yet, and without a URL the
-    check reports that it could not read back rather than passing.
-    """
-
-    victoria_metrics_url: str | None = Field(default=None, description="VictoriaMetrics base URL (local).")
-    timeout_seconds: float = 30.0
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.victoria_metrics_url)
+    visibility_timeout_seconds: float = Field(
+        default=30.0, ge=0, description="Longest wait for the written points to be counted."
+    )
+    poll_interval_seconds: float = Field(default=0.5, gt=0, description="Pause between two counts.")
 
     def stored_points(
-        self, spec: DatasetSpec, bucket: str, start_ms: int, end_ms: int, *, keep_values: bool = False
+        self,
+        influxdb: InfluxDBResource,
+        spec: DatasetSpec,
+        bucket: str,
+        start_ns: int,
+        end_ns: int,
+        *,
+        keep_values: bool = False,
     ) -> StoredPoints:
-        """Points of `spec.measurement` in `bucket` with start_ms <= timestamp < end_ms."""
-        if not self.victoria_metrics_url:
-            raise ConfigurationError("no read-back endpoint configured (VICTORIA_METRICS_URL)")
-        base = self.victoria_metrics_url.rstrip("/")
-        names = "|".join(field_metric_name(spec.measurement, field) for field in spec.fields)
-        quoted_bucket = bucket.replace("\\", "\\\\").replace('"', '\\"')
-        selector = f'{{__name__=~"{names}",db="{quoted_bucket}"}}'
-        try:
-            requests.get(f"{base}/internal/force_flush", timeout=self.timeout_seconds).raise_for_status()
-            response = requests.get(
-                f"{base}/api/v1/export",
-                params={"match[]": selector, "start": _rfc3339_ms(start_ms), "end": _rfc3339_ms(end_ms - 1)},
-                timeout=self.timeout_seconds,
-                stream=True,
-            )
-            response.raise_for_status()
-            lines = response.iter_lines(chunk_size=1 << 20)  # small chunks make long lines quadratic
-            records = (json.loads(line) for line in lines if line.strip())
-            return summarize_export(records, spec.measurement, spec.fields, keep_values=keep_values)
-        except requests.RequestException as exc:
-            raise ServiceUnavailableError(f"read-back from {base} failed: {type(exc).__name__}") from None
+        """Points of `spec.measurement` in `bucket` with start_ns <= time < end_ns (one query)."""
+        if keep_values:
+            return summarize_values(influxdb.query(values_query(spec, start_ns, end_ns), bucket))
+        return summarize_counts(influxdb.query(count_query(spec, start_ns, end_ns), bucket))
+
+    def wait_for_points(
+        self,
+        influxdb: InfluxDBResource,
+        spec: DatasetSpec,
+        bucket: str,
+        start_ns: int,
+        end_ns: int,
+        expected: int,
+    ) -> Visibility:
+        """Count until at least `expected` points are visible or the timeout passes; never longer."""
+        started = time.monotonic()
+        queries = 0
+        while True:
+            stored = self.stored_points(influxdb, spec, bucket, start_ns, end_ns)
+            queries += 1
+            waited = time.monotonic() - started
+            if stored.points >= expected or waited >= self.visibility_timeout_seconds:
+                timed_out = stored.points < expected
+                return Visibility(stored, queries, round(waited, 3), timed_out)
+            time.sleep(min(self.poll_interval_seconds, self.visibility_timeout_seconds - waited))

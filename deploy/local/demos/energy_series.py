@@ -3,7 +3,7 @@
 Puts the generator's demo files (one clean file per dataset for the sample day, one generation file with
 planted bad rows for the day before) plus a file missing a required column into the series bucket, runs
 one sensor tick, launches the runs, replays one file as an S3 event by hand (same run key, so nothing runs
-twice) and reads every partition back from the time-series server.
+twice) and reads every partition back from InfluxDB with the same InfluxQL count the check sends.
 """
 
 import io
@@ -23,9 +23,10 @@ from deploy.local.sources.energy_files import (
     energy_parquet,
 )
 from ecom_pipeline.energy_series.datasets import DATASETS
-from ecom_pipeline.energy_series.partition_day import day_bounds_ns, ns_to_ms_range
+from ecom_pipeline.energy_series.partition_day import day_bounds_ns
 from resources.energy_series.config import EnergySeriesConfig
 from resources.energy_series.readback import SeriesReadbackResource
+from resources.influxdb import InfluxDBResource
 from sensors.energy_series import run_requests_for_event
 
 SAMPLE_DAY = date(2026, 11, 20)
@@ -107,15 +108,22 @@ def run(ctx: DemoContext) -> DemoSummary:
         raise DemoError("replayed S3 event launched a second run for an unchanged file")
     summary.notes.append("replayed S3 event deduplicated by run key")
 
-    readback = SeriesReadbackResource(victoria_metrics_url=os.environ["VICTORIA_METRICS_URL"])
-    influx_bucket = os.environ["INFLUXDB_BUCKET"]
+    influxdb = InfluxDBResource(
+        url=os.environ["INFLUXDB_URL"],
+        org=os.environ["INFLUXDB_ORG"],
+        bucket=os.environ["INFLUXDB_BUCKET"],
+        token=os.environ["INFLUXDB_TOKEN"],
+    )
+    readback = SeriesReadbackResource()
     for (dataset, day), expected in sorted(_expected_points().items()):
-        start_ms, end_ms = ns_to_ms_range(*day_bounds_ns(day))
-        stored = readback.stored_points(DATASETS[dataset], influx_bucket, start_ms, end_ms)
+        start_ns, end_ns = day_bounds_ns(day)
+        stored = readback.stored_points(influxdb, DATASETS[dataset], influxdb.bucket, start_ns, end_ns)
         ctx.log(
             f"  read back {DATASETS[dataset].measurement} {day}: {stored.points} points in {stored.series} series"
         )
         if stored.points != expected:
             raise DemoError(f"{dataset} {day}: {stored.points} points on the server, expected {expected}")
-    summary.notes.append(f"read back {sum(_expected_points().values())} points from VictoriaMetrics")
+    summary.notes.append(
+        f"read back {sum(_expected_points().values())} points from InfluxDB (InfluxQL count on /query)"
+    )
     return summary

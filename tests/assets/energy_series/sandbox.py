@@ -1,6 +1,7 @@
 """Fixtures of the energy-series tests: a private S3 bucket and InfluxDB bucket per test, on the real stack.
 
-The InfluxDB bucket becomes VictoriaMetrics' `db` label, so concurrent tests never count each other's points.
+Each test writes to its own InfluxDB bucket (an influxd database), so concurrent tests never count each
+other's points.
 The fixtures that build one are in this folder's conftest.py.
 """
 
@@ -77,7 +78,7 @@ class SeriesEnv:
         return InfluxDBResource(**(settings | overrides))
 
     def readback(self) -> SeriesReadbackResource:
-        return SeriesReadbackResource(victoria_metrics_url=os.environ["VICTORIA_METRICS_URL"])
+        return SeriesReadbackResource(visibility_timeout_seconds=10.0, poll_interval_seconds=0.2)
 
     def resources(
         self, config: EnergySeriesConfig | None = None, influxdb: InfluxDBResource | None = None
@@ -115,7 +116,7 @@ class SeriesEnv:
     def stored(self, dataset: str, day: date) -> StoredPoints:
         start, end = day_bounds_ns(day)
         return self.readback().stored_points(
-            DATASETS[dataset], self.influx_bucket, start // 10**6, end // 10**6, keep_values=True
+            self.influxdb(), DATASETS[dataset], self.influx_bucket, start, end, keep_values=True
         )
 
 

@@ -1,4 +1,4 @@
-"""`energy_series` against the local stack: S3 (moto server) and InfluxDB (token proxy + VictoriaMetrics)."""
+"""`energy_series` against the local stack: S3 (moto server) and InfluxDB (token proxy + influxd 1.6)."""
 
 from datetime import date
 
@@ -50,10 +50,10 @@ def test_each_dataset_is_written_and_read_back(series_env: SeriesEnv, dataset: s
     stored = series_env.stored(dataset, DAY)
     assert stored.points == 240
     first = pq.read_table(pa.BufferReader(body)).slice(0, 1).to_pylist()[0]
-    tags = tuple(sorted({**{t: first[t] for t in spec.tags}, "db": series_env.influx_bucket}.items()))
-    ms = int(first["timestamp"].timestamp() * 1000)
+    tags = tuple(sorted({t: first[t] for t in spec.tags}.items()))
+    ns = pa.array([first["timestamp"]], pa.timestamp("ns", "UTC")).cast(pa.int64())[0].as_py()
     for field in spec.fields:
-        assert stored.values[(field, tags, ms)] == pytest.approx(first[field])
+        assert stored.values[(field, tags, ns)] == pytest.approx(first[field])
 
 
 def test_invalid_rows_are_dropped_and_counted_and_odd_tags_escaped(series_env: SeriesEnv):
@@ -128,17 +128,19 @@ def test_server_down_fails_as_unavailable_after_retries(series_env: SeriesEnv):
 
 
 def test_one_point_the_server_rejects_does_not_sink_its_batch(series_env: SeriesEnv):
+    # influxd keeps one type per field and shard (7 days around DAY): a string `efficiency` written two
+    # days earlier makes the one row that carries a float `efficiency` a field type conflict.
+    series_env.influxdb().write_lines(['generation_data,region=earlier efficiency="n/a" 1772150400000000000'])
     table = pq.read_table(pa.BufferReader(energy_parquet("generation", DAY, 25)))
-    regions = table.column("region").to_pylist()
-    regions[12] = (
-        "r" * 1_000_000
-    )  # VictoriaMetrics refuses a line over 256 KiB with 400 (once past its read block)
-    table = table.set_column(table.schema.get_field_index("region"), "region", pa.array(regions))
+    efficiency = [None] * 25
+    efficiency[12] = 0.5
+    table = table.set_column(table.schema.get_field_index("efficiency"), "efficiency", pa.array(efficiency))
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     series_env.put(energy_key("generation", DAY), sink.getvalue().to_pybytes())
 
-    result = series_env.run("generation", DAY, series_env.config(batch_size=10))
+    # Validation off: null `efficiency` values are left out of their lines instead of dropping the rows.
+    result = series_env.run("generation", DAY, series_env.config(batch_size=10, enable_validation=False))
 
     assert result.success
     metadata = materialization_metadata(result)
@@ -146,10 +148,14 @@ def test_one_point_the_server_rejects_does_not_sink_its_batch(series_env: Series
     assert (
         metadata["failed_batches"] == 1 and "| rejected_by_server | 1 |" in metadata["dropped_rows_by_reason"]
     )
-    assert "too long line" in metadata["rejected_points"][0]["error"]
-    assert series_env.stored("generation", DAY).points == 24
+    rejected = metadata["rejected_points"][0]
+    assert rejected["index"] == 12 and "efficiency=0.5" in rejected["line"]
+    assert "field type conflict" in rejected["error"] and "already exists as type string" in rejected["error"]
+    stored = series_env.stored("generation", DAY)
+    assert stored.points == 24 and stored.field_values["power_mw"] == 24
     points_check = checks_of(result)["points_written_match_server"]
     assert not points_check.passed  # 25 valid rows, 24 stored: the loss is visible
+    assert points_check.metadata["points_on_server"].value == 24
 
 
 def test_rerunning_a_partition_leaves_the_stored_points_unchanged(series_env: SeriesEnv):

@@ -26,7 +26,7 @@ def test_stack_env_exports_every_contract_variable(stack_env):
     variables = read_env_file(StackConfig.from_env(stack_env.get("ECOM_STACK_DIR")).env_file)
     expected = contract_variables()
     assert len(expected) >= 28  # the parser found the table
-    ports = {"ECOM_PG_PORT", "ECOM_MOTO_PORT", "ECOM_VM_PORT", "ECOM_INFLUX_PORT", "ECOM_API_PORT"}
+    ports = {"ECOM_PG_PORT", "ECOM_MOTO_PORT", "ECOM_INFLUX_PORT", "ECOM_INFLUXD_PORT", "ECOM_API_PORT"}
     missing = sorted(name for name in expected | ports if not variables.get(name))
     assert missing == []
     assert variables["DAGSTER_PG_URL"].startswith("postgresql+psycopg2://dagster:dagster@127.0.0.1:")

@@ -22,7 +22,7 @@ from deploy.local.process_control import is_alive, port_open
 from deploy.local.stack_config import REPO_ROOT
 from deploy.local.stack_env import read_env_file
 
-PORT_VARIABLES = ("ECOM_PG_PORT", "ECOM_MOTO_PORT", "ECOM_VM_PORT", "ECOM_INFLUX_PORT", "ECOM_API_PORT")
+PORT_VARIABLES = ("ECOM_PG_PORT", "ECOM_MOTO_PORT", "ECOM_INFLUX_PORT", "ECOM_INFLUXD_PORT", "ECOM_API_PORT")
 
 
 def _stack(command: str, env: dict[str, str] | None = None, state_dir=None) -> tuple[dict[str, str], float]:
@@ -56,11 +56,11 @@ def test_second_up_on_the_shared_stack_changes_nothing(stack_env):
     env_file = state_dir / "stack.env"
     before_pids, before_mtime = _pids(state_dir), env_file.stat().st_mtime_ns
     states, elapsed = _stack("up", state_dir=state_dir)  # the environment carries the shared stack's ports
-    for service in ("postgres", "moto", "victoria-metrics", "influx-proxy"):
+    for service in ("postgres", "moto", "influxd", "influx-proxy"):
         assert states[service] == "running", states
     assert states["stack.env"] == "unchanged"
     assert elapsed < 30  # generous: eight developers share two cores
-    core = ("postgres", "moto", "victoria-metrics", "influx-proxy")  # source-api belongs to a teammate
+    core = ("postgres", "moto", "influxd", "influx-proxy")  # source-api belongs to a teammate
     after = _pids(state_dir)
     assert {k: after.get(k) for k in core} == {k: before_pids.get(k) for k in core}
     assert env_file.stat().st_mtime_ns == before_mtime
@@ -87,20 +87,25 @@ def private_stack():
 def test_private_stack_up_repairs_and_down_leaves_nothing_running(private_stack):
     state_dir, env, ports = private_stack
     states, _ = _stack("up", env=env, state_dir=state_dir)
-    assert states["postgres"] == states["moto"] == states["victoria-metrics"] == "started", states
+    assert states["postgres"] == states["moto"] == states["influxd"] == "started", states
     variables = read_env_file(state_dir / "stack.env")
     assert variables["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{ports['ECOM_MOTO_PORT']}"
     assert variables["INFLUXDB_URL"] == f"http://127.0.0.1:{ports['ECOM_INFLUX_PORT']}"
     assert oct((state_dir / "stack.env").stat().st_mode & 0o777) == "0o600"
+    influxd_port = ports["ECOM_INFLUXD_PORT"]  # HTTP, and RPC on the next port; nothing on 8086/8088
+    assert _listening(_pids(state_dir)["influxd"]) == {
+        f"127.0.0.1:{influxd_port}",
+        f"127.0.0.1:{influxd_port + 1}",
+    }
 
     worker_pid = _start_a_lambda_worker(variables, state_dir)
     pids = _pids(state_dir)
     os.kill(pids["moto"], signal.SIGKILL)  # a half-dead stack: moto crashed, its worker is orphaned
-    (state_dir / "run" / "victoria-metrics.pid").unlink()  # and a pid file got lost
+    (state_dir / "run" / "influxd.pid").unlink()  # and a pid file got lost
     states, _ = _stack("up", env=env, state_dir=state_dir)
     assert states["moto"] == "started" and states["postgres"] == "running", states
-    assert states["victoria-metrics"] == "running", "the running VictoriaMetrics is adopted, not restarted"
-    assert _pids(state_dir)["victoria-metrics"] == pids["victoria-metrics"]
+    assert states["influxd"] == "running", "the running influxd is adopted, not restarted"
+    assert _pids(state_dir)["influxd"] == pids["influxd"]
     assert boto3.client(
         "s3",
         endpoint_url=variables["AWS_ENDPOINT_URL"],
@@ -117,6 +122,12 @@ def test_private_stack_up_repairs_and_down_leaves_nothing_running(private_stack)
         if name != "ECOM_API_PORT" or states.get("source-api") == "stopped":
             assert not port_open(port), f"{name}={port} still bound after down"
     assert list((state_dir / "run").glob("*.pid")) == []
+
+
+def _listening(pid: int) -> set[str]:
+    """host:port of every TCP socket `pid` listens on (from `ss`)."""
+    output = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[3] for line in output.splitlines() if f"pid={pid}," in line}
 
 
 def _pids_before_down(pids: dict[str, int]) -> list[int]:

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pandas as pd
@@ -85,7 +86,8 @@ def test_unwritable_fields_are_left_out_and_empty_rows_skipped():
     assert list(points.timestamps_ns) == [NS_2026_03_01 + i * 300 * 10**9 for i in (0, 1, 3)]
 
 
-def test_integer_fields_get_the_integer_suffix_and_missing_columns_are_left_out():
+def test_fields_are_written_as_their_declared_type_and_missing_columns_are_left_out():
+    """An int64 column of a float field writes a float (no `i`), so it cannot conflict with earlier files."""
     spec = DATASETS["transmission"]
     table = pa.table(
         {
@@ -96,6 +98,11 @@ def test_integer_fields_get_the_integer_suffix_and_missing_columns_are_left_out(
         }
     )
     assert all_lines(to_line_protocol(table, spec)) == [
+        f"transmission_data,region=r flow_mw=42,voltage_kv=230.5 {NS_2026_03_01}"
+    ]
+    integer_flow = replace(spec, field_type_overrides=(("flow_mw", "integer"),))
+    table = table.set_column(2, "flow_mw", pa.array([42.0]))  # a float column, declared integer
+    assert all_lines(to_line_protocol(table, integer_flow)) == [
         f"transmission_data,region=r flow_mw=42i,voltage_kv=230.5 {NS_2026_03_01}"
     ]
 

@@ -2,6 +2,7 @@
 
 import math
 
+import pyarrow.parquet as pq
 import pytest
 
 from ecom_pipeline.energy_series.datasets import DATASETS
@@ -9,12 +10,14 @@ from ecom_pipeline.energy_series.preparation import (
     UNREPRESENTABLE,
     ChunkedConversion,
     LoadSettings,
+    ParquetRows,
     PreparedFile,
     prepare_table,
+    scan_file,
 )
 from ecom_pipeline.energy_series.schema import SchemaError
 from ecom_pipeline.energy_series.validation import InvalidRecordsError
-from tests.ecom_pipeline.energy_series.tables import series_rows, series_table
+from tests.ecom_pipeline.energy_series.tables import DAY, series_rows, series_table
 
 SPEC = DATASETS["generation"]
 
@@ -42,7 +45,7 @@ def test_validation_off_writes_what_it_can_and_counts_the_rest():
     rows, dropped, kept = prepare_table(table, SPEC, "f", LoadSettings(False, True))
     assert rows == 6 and dropped == {} and kept.num_rows == 6
     prepared = PreparedFile(key="k", size_bytes=1, input_rows=rows, table=kept, dropped_by_reason=dropped)
-    chunks = list(ChunkedConversion([prepared], SPEC, "b", chunk_rows=4))
+    chunks = list(ChunkedConversion([prepared], SPEC, "b", chunk_rows=4, day=DAY.date()))
     assert [len(chunk) for chunk in chunks] == [3, 2]  # row 2 has no writable field
     assert prepared.points == 5 and prepared.dropped_by_reason == {UNREPRESENTABLE: 1}
     line = chunks[0].line(1).decode()
@@ -64,6 +67,39 @@ def test_chunks_cover_every_file_and_keep_timestamps():
         )
         for i in range(2)
     ]
-    conversion = ChunkedConversion(files, SPEC, "b", chunk_rows=2)
+    conversion = ChunkedConversion(files, SPEC, "b", chunk_rows=2, day=DAY.date())
     assert sum(len(chunk) for chunk in conversion) == 10
-    assert len(conversion.timestamps_ns) == 10 and [f.points for f in files] == [5, 5]
+    assert conversion.timestamps.count == 10 and [f.points for f in files] == [5, 5]
+    assert conversion.timestamps.outside_day == 0
+
+
+def test_a_staged_file_is_validated_and_converted_batch_by_batch(tmp_path):
+    rows = series_rows("generation", 10)
+    rows[7]["power_mw"] = math.nan
+    path = tmp_path / "f.parquet"
+    pq.write_table(series_table("generation", rows), path, row_group_size=4)
+    staged = ParquetRows(path, "s3://b/f.parquet", SPEC, LoadSettings(True, True), batch_rows=3)
+    assert [batch_rows for batch_rows, _, _ in staged] == [3, 3, 3, 1]  # never more than a batch
+    prepared = scan_file("f.parquet", 1, staged)
+    assert prepared.input_rows == 10 and prepared.table is None  # nothing held until the conversion
+    conversion = ChunkedConversion([prepared], SPEC, "b", chunk_rows=3, day=DAY.date())
+    assert sum(len(chunk) for chunk in conversion) == 9 and prepared.points == 9
+    assert prepared.dropped_by_reason == {"non_finite_field": 1}
+
+
+def test_the_scan_fails_a_file_whose_invalid_rows_must_fail_the_partition(tmp_path):
+    rows = series_rows("generation", 10)
+    rows[7]["power_mw"] = math.nan
+    path = tmp_path / "f.parquet"
+    pq.write_table(series_table("generation", rows), path, row_group_size=4)
+    strict = ParquetRows(path, "s3://b/f.parquet", SPEC, LoadSettings(True, False), batch_rows=3)
+    with pytest.raises(InvalidRecordsError, match="s3://b/f.parquet: row 7: column 'power_mw'"):
+        scan_file("f.parquet", 1, strict)  # the file's row 7 (row 1 of its third batch)
+
+
+def test_a_staged_file_that_is_not_parquet_is_bad_input_naming_it(tmp_path):
+    path = tmp_path / "f.parquet"
+    path.write_bytes(b"not parquet")
+    staged = ParquetRows(path, "s3://b/f.parquet", SPEC, LoadSettings(True, True), batch_rows=3)
+    with pytest.raises(SchemaError, match="s3://b/f.parquet: not a readable Parquet file"):
+        scan_file("f.parquet", 11, staged)

@@ -1,28 +1,71 @@
-from ecom_pipeline.energy_series.readback import summarize_export
+import pytest
+
+from ecom_pipeline.energy_series.datasets import DATASETS
+from ecom_pipeline.energy_series.readback import (
+    QueryError,
+    count_query,
+    quote_identifier,
+    summarize_counts,
+    summarize_values,
+)
 
 
-def test_points_are_distinct_tag_sets_and_timestamps_across_fields():
-    records = [
-        {
-            "metric": {"__name__": "gen_power", "region": "a", "db": "x"},
-            "values": [1, 1, 2],
-            "timestamps": [10, 10, 20],
-        },
-        {"metric": {"__name__": "gen_eff", "region": "a", "db": "x"}, "values": [0.5], "timestamps": [10]},
-        {"metric": {"__name__": "gen_power", "region": "b", "db": "x"}, "values": [3], "timestamps": [10]},
-        {"metric": {"__name__": "other_power", "region": "a"}, "values": [9], "timestamps": [30]},
-    ]
-    stored = summarize_export(records, "gen", ["power", "eff"], keep_values=True)
-    assert (stored.points, stored.samples, stored.series) == (3, 5, 2)
-    assert (stored.min_timestamp_ms, stored.max_timestamp_ms) == (10, 20)
-    assert stored.values[("eff", (("db", "x"), ("region", "a")), 10)] == 0.5
+def test_count_query_text_is_one_influxql_statement_over_the_half_open_range():
+    assert count_query(DATASETS["generation"], 10, 20) == (
+        'SELECT count(*) FROM "generation_data" WHERE time >= 10 AND time < 20 GROUP BY *'
+    )
+    assert quote_identifier('we"ird\\name') == '"we\\"ird\\\\name"'
 
 
-def test_nothing_stored():
-    stored = summarize_export([], "gen", ["power"])
-    assert stored.points == 0 and stored.min_timestamp_ms is None and stored.values == {}
+def test_points_are_per_series_the_largest_field_count():
+    answer = {
+        "results": [
+            {
+                "statement_id": 0,
+                "series": [
+                    {
+                        "name": "gen",
+                        "tags": {"region": "a"},
+                        "columns": ["time", "count_eff", "count_power"],
+                        "values": [[0, 2, 3]],
+                    },
+                    {
+                        "name": "gen",
+                        "tags": {"region": "b"},
+                        "columns": ["time", "count_eff", "count_power"],
+                        "values": [[0, 1, None]],
+                    },
+                ],
+            }
+        ]
+    }
+    stored = summarize_counts(answer)
+    assert (stored.points, stored.series) == (4, 2)
+    assert stored.field_values == {"eff": 3, "power": 3}
 
 
-def test_values_are_kept_only_on_request():
-    records = [{"metric": {"__name__": "gen_power"}, "values": [1], "timestamps": [10]}]
-    assert summarize_export(records, "gen", ["power"]).values == {}
+def test_values_are_keyed_by_field_tags_and_nanoseconds():
+    answer = {
+        "results": [
+            {
+                "series": [
+                    {
+                        "name": "gen",
+                        "tags": {"region": "a", "empty": ""},
+                        "columns": ["time", "eff", "power"],
+                        "values": [[10, 0.5, None], [20, None, 2.0]],
+                    },
+                ]
+            }
+        ]
+    }
+    stored = summarize_values(answer)
+    assert (stored.points, stored.series) == (2, 1)
+    assert stored.values == {("eff", (("region", "a"),), 10): 0.5, ("power", (("region", "a"),), 20): 2.0}
+
+
+def test_unknown_database_is_nothing_stored_and_other_errors_raise():
+    missing = {"results": [{"statement_id": 0, "error": "database not found: test_x"}]}
+    assert summarize_counts(missing).points == 0 and summarize_values(missing).values == {}
+    with pytest.raises(QueryError, match="error parsing query"):
+        summarize_counts({"results": [{"error": "error parsing query: found EOF"}]})

@@ -1,4 +1,5 @@
 import math
+from dataclasses import replace
 
 import pyarrow as pa
 import pytest
@@ -89,3 +90,15 @@ def test_schema_checks_time_column_and_types():
     wrong_time = table.set_column(0, "timestamp", pa.array([1.5]))
     with pytest.raises(SchemaError, match="column 'timestamp' has type double"):
         check_schema(wrong_time.schema, SPEC, SOURCE)
+
+
+def test_a_value_that_cannot_take_the_declared_type_is_a_dropped_row_with_its_reason():
+    integer_power = replace(SPEC, field_type_overrides=(("power_mw", "integer"),))
+    rows = series_rows("generation", 4)
+    rows[1]["power_mw"], rows[2]["power_mw"] = 7.5, 7.0  # 7.5 is no integer; 7.0 is
+    result = validate_rows(series_table("generation", rows), integer_power, SOURCE, drop_invalid=True)
+    assert result.dropped_by_reason == {"uncastable_field": 1}
+    assert result.valid.column("power_mw").type == pa.int64()
+    assert result.valid.column("power_mw").to_pylist() == [0, 7, 3]
+    with pytest.raises(InvalidRecordsError, match=r"row 1: column 'power_mw': uncastable_field"):
+        validate_rows(series_table("generation", rows), integer_power, SOURCE, drop_invalid=False)

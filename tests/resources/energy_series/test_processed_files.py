@@ -41,15 +41,20 @@ def test_only_parquet_under_the_prefix_is_listed_in_key_order(bucket):
     assert all(obj.size == len(body) and obj.etag and '"' not in obj.etag for obj in listed)
 
 
-def test_a_listed_file_is_read_and_validated(bucket):
+def test_a_listed_file_is_staged_on_disk_and_validated(bucket, tmp_path):
     s3 = boto3.client("s3")
     s3.put_object(Bucket=bucket, Key=f"{PREFIX}part-0.parquet", Body=energy_parquet("generation", DAY, 10))
     s3.put_object(Bucket=bucket, Key=f"{PREFIX}part-1.parquet", Body=b"not parquet")
     good, bad = list_partition_files(s3, bucket, PREFIX)
     settings = LoadSettings(enable_validation=True, drop_invalid_records=True)
 
-    prepared = read_file(s3, bucket, good, DATASETS["generation"], settings)
+    prepared = read_file(s3, bucket, good, DATASETS["generation"], settings, tmp_path, 4)
 
     assert (prepared.key, prepared.size_bytes, prepared.input_rows) == (good.key, good.size, 10)
+    assert (
+        prepared.table is None
+        and prepared.rows is not None
+        and prepared.rows.path.stat().st_size == good.size
+    )
     with pytest.raises(SchemaError, match=f"s3://{bucket}/{bad.key}: not a readable Parquet file"):
-        read_file(s3, bucket, bad, DATASETS["generation"], settings)
+        read_file(s3, bucket, bad, DATASETS["generation"], settings, tmp_path, 4)
