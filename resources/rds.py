@@ -1,7 +1,17 @@
-"""PostgreSQL on RDS, with credentials from Secrets Manager (JSON `username, password, host, port, dbname`)."""
+"""PostgreSQL on RDS, with credentials from Secrets Manager (JSON `username, password, host, port, dbname`).
 
+No call can hang: the server ends a statement after `statement_timeout_ms`, TCP keepalives and
+`tcp_user_timeout` notice a peer that vanished, and a watchdog aborts a call that has heard nothing from the
+server for longer than the server itself allows a statement to run (a peer that still acknowledges packets
+but stopped answering, which no TCP option detects), so a step fails with a message instead of waiting for
+the Lambda or ECS timeout.
+"""
+
+import itertools
 import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -45,14 +55,155 @@ class DatabaseUnavailableError(ServiceUnavailableError):
     """The database could not be reached; transient unless it persists."""
 
 
+class DatabaseStalledError(DatabaseUnavailableError):
+    """The server stopped answering in the middle of a call; the watchdog closed the connection."""
+
+
+class _Watchdog:
+    """One daemon thread per process that shuts down the socket of a call silent for longer than its limit.
+
+    Shutting the socket down makes libpq's blocked read return at once, so the call raises instead of
+    waiting forever; `conn.cancel()` would not help, the cancel's answer travels the same dead path.
+    """
+
+    def __init__(self) -> None:
+        self._calls: dict[int, list] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._tokens = itertools.count()
+
+    def start(self, conn: "GuardedConnection") -> int:
+        token = next(self._tokens)
+        with self._lock:
+            self._calls[token] = [conn, time.monotonic(), False]
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="pg-watchdog", daemon=True)
+                self._thread.start()
+        return token
+
+    def progress(self, token: int, busy: bool) -> None:
+        """The server sent data (or the caller is busy with it, which is not the server's silence)."""
+        call = self._calls.get(token)
+        if call is not None:
+            call[1], call[2] = time.monotonic(), busy
+
+    def stop(self, token: int) -> None:
+        with self._lock:
+            self._calls.pop(token, None)
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(0.25)
+            now = time.monotonic()
+            with self._lock:
+                calls = list(self._calls.items())
+            for token, (conn, last, busy) in calls:
+                if not busy and now - last > conn.stall_timeout_seconds and not conn.closed:
+                    conn.stalled = True
+                    self.stop(token)
+                    try:
+                        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+                            sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+
+_watchdog = _Watchdog()
+
+
+class _ProgressWriter:
+    """The file a `COPY ... TO STDOUT` writes into: each write is data from the server."""
+
+    def __init__(self, file: Any, token: int) -> None:
+        self._file, self._token = file, token
+
+    def write(self, data: Any) -> Any:
+        _watchdog.progress(self._token, busy=True)  # a slow consumer is not a silent server
+        try:
+            return self._file.write(data)
+        finally:
+            _watchdog.progress(self._token, busy=False)
+
+
+class GuardedCursor(psycopg2.extensions.cursor):
+    """A cursor whose blocking calls are watched: silence beyond the connection's bound raises
+    DatabaseStalledError naming the server, instead of hanging."""
+
+    def _guarded(self, call: Callable[..., Any], *args: Any, copy_file: Any = None) -> Any:
+        conn: GuardedConnection = self.connection
+        token = _watchdog.start(conn)
+        try:
+            if copy_file is not None:
+                return call(args[0], _ProgressWriter(copy_file, token), *args[1:])
+            return call(*args)
+        except psycopg2.Error:
+            if conn.stalled:
+                raise DatabaseStalledError(
+                    f"PostgreSQL at {conn.where} sent nothing for {conn.stall_timeout_seconds:g}s "
+                    "(longer than its statement_timeout); the connection was aborted"
+                ) from None
+            raise
+        finally:
+            _watchdog.stop(token)
+
+    def execute(self, query: Any, vars: Any = None) -> Any:
+        return self._guarded(super().execute, query, vars)
+
+    def executemany(self, query: Any, vars_list: Any) -> Any:
+        return self._guarded(super().executemany, query, vars_list)
+
+    def fetchone(self) -> Any:
+        return self._guarded(super().fetchone)
+
+    def fetchmany(self, size: int | None = None) -> Any:
+        return self._guarded(super().fetchmany, self.arraysize if size is None else size)
+
+    def fetchall(self) -> Any:
+        return self._guarded(super().fetchall)
+
+    def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
+        if hasattr(file, "write") and not hasattr(file, "read"):
+            return self._guarded(super().copy_expert, sql, size, copy_file=file)
+        return self._guarded(super().copy_expert, sql, file, size)
+
+
+class GuardedConnection(psycopg2.extensions.connection):
+    """A connection that knows its stall bound and how to name itself in errors (never the password)."""
+
+    stall_timeout_seconds: float = 0.0
+    stalled: bool = False
+    where: str = ""
+
+    def cursor(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cursor_factory", GuardedCursor)
+        return super().cursor(*args, **kwargs)
+
+
 class RdsPostgresResource(ConfigurableResource):
     """Connections to the source database; the password only ever lives in the secret and in memory."""
 
     secrets: SecretsManagerResource
     secret_name: str = Field(description="Secrets Manager secret with the database credentials.")
-    sslmode: str = Field(default="prefer", description="libpq sslmode; use verify-full on AWS.")
+    sslmode: str | None = Field(
+        default=None,
+        description="libpq sslmode; unset uses PGSSLMODE (verify-full in the AWS image), else libpq's prefer.",
+    )
     connect_timeout_seconds: int = Field(default=5)
     application_name: str = Field(default="ecom-pipeline")
+    statement_timeout_ms: int = Field(
+        default=600_000,
+        description="Server-side bound of one statement (a COPY included); under Lambda's 15 min.",
+    )
+    keepalives_idle_seconds: int = Field(default=30, description="Idle time before the first TCP keepalive.")
+    keepalives_interval_seconds: int = Field(default=10)
+    keepalives_count: int = Field(default=3, description="Unanswered keepalives before the link is dead.")
+    tcp_user_timeout_ms: int = Field(
+        default=60_000, description="How long sent data may stay unacknowledged before the link is dead."
+    )
+    stall_grace_seconds: float = Field(
+        default=30.0,
+        description="A call that hears nothing for statement_timeout plus this is aborted by the watchdog.",
+    )
 
     def _credentials(self) -> dict[str, Any]:
         creds = self.secrets.get_json(self.secret_name)
@@ -69,16 +220,24 @@ class RdsPostgresResource(ConfigurableResource):
     def connect(self) -> psycopg2.extensions.connection:
         """A new connection the caller owns (COPY, server-side cursors, explicit transactions)."""
         creds = self._credentials()
+        ssl = {"sslmode": self.sslmode} if self.sslmode else {}
         try:
-            return psycopg2.connect(
+            conn = psycopg2.connect(
                 host=creds["host"],
                 port=int(creds["port"]),
                 dbname=creds["dbname"],
                 user=creds["username"],
                 password=creds["password"],
-                sslmode=self.sslmode,
                 connect_timeout=self.connect_timeout_seconds,
                 application_name=self.application_name,
+                options=f"-c statement_timeout={int(self.statement_timeout_ms)}",
+                keepalives=1,
+                keepalives_idle=self.keepalives_idle_seconds,
+                keepalives_interval=self.keepalives_interval_seconds,
+                keepalives_count=self.keepalives_count,
+                tcp_user_timeout=self.tcp_user_timeout_ms,
+                connection_factory=GuardedConnection,
+                **ssl,
             )
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -92,6 +251,9 @@ class RdsPostgresResource(ConfigurableResource):
             raise DatabaseUnavailableError(
                 f"cannot connect to PostgreSQL at {creds['host']}:{creds['port']}/{creds['dbname']}: {reason}"
             ) from None
+        conn.stall_timeout_seconds = self.statement_timeout_ms / 1000 + self.stall_grace_seconds
+        conn.where = f"{creds['host']}:{creds['port']}/{creds['dbname']}"
+        return conn
 
     @contextmanager
     def transaction(self) -> Iterator[psycopg2.extensions.connection]:
