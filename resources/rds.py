@@ -59,6 +59,18 @@ class DatabaseStalledError(DatabaseUnavailableError):
     """The server stopped answering in the middle of a call; the watchdog closed the connection."""
 
 
+class _Call:
+    """One blocking call being watched. A COPY's writer counts writes begun and ended (counters, not clock
+    reads: the writer runs once per row); the watchdog turns a change into "heard from the server now", and a
+    write still under way (a slow consumer) is never the server's silence."""
+
+    __slots__ = ("begun", "conn", "ended", "last", "seen")
+
+    def __init__(self, conn: "GuardedConnection") -> None:
+        self.conn, self.last = conn, time.monotonic()
+        self.begun = self.ended = self.seen = 0
+
+
 class _Watchdog:
     """One daemon thread per process that shuts down the socket of a call silent for longer than its limit.
 
@@ -67,25 +79,19 @@ class _Watchdog:
     """
 
     def __init__(self) -> None:
-        self._calls: dict[int, list] = {}
+        self._calls: dict[int, _Call] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._tokens = itertools.count()
 
-    def start(self, conn: "GuardedConnection") -> int:
-        token = next(self._tokens)
+    def start(self, conn: "GuardedConnection") -> tuple[int, _Call]:
+        token, call = next(self._tokens), _Call(conn)
         with self._lock:
-            self._calls[token] = [conn, time.monotonic(), False]
+            self._calls[token] = call
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="pg-watchdog", daemon=True)
                 self._thread.start()
-        return token
-
-    def progress(self, token: int, busy: bool) -> None:
-        """The server sent data (or the caller is busy with it, which is not the server's silence)."""
-        call = self._calls.get(token)
-        if call is not None:
-            call[1], call[2] = time.monotonic(), busy
+        return token, call
 
     def stop(self, token: int) -> None:
         with self._lock:
@@ -95,16 +101,20 @@ class _Watchdog:
         while True:
             time.sleep(0.25)
             now = time.monotonic()
-            with self._lock:
-                calls = list(self._calls.items())
-            for token, (conn, last, busy) in calls:
-                if not busy and now - last > conn.stall_timeout_seconds and not conn.closed:
+            with self._lock:  # a call cannot finish (stop) while its socket is being shut down
+                for token, call in list(self._calls.items()):
+                    conn, ended = call.conn, call.ended
+                    if ended != call.seen or call.begun != ended:  # data arrived, or a write is under way
+                        call.seen, call.last = ended, now
+                        continue
+                    if now - call.last <= conn.stall_timeout_seconds or conn.closed:
+                        continue
                     conn.stalled = True
-                    self.stop(token)
+                    del self._calls[token]
                     try:
                         with socket.socket(fileno=os.dup(conn.fileno())) as sock:
                             sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
+                    except (OSError, psycopg2.Error):
                         pass
 
 
@@ -114,15 +124,26 @@ _watchdog = _Watchdog()
 class _ProgressWriter:
     """The file a `COPY ... TO STDOUT` writes into: each write is data from the server."""
 
-    def __init__(self, file: Any, token: int) -> None:
-        self._file, self._token = file, token
+    def __init__(self, file: Any, call: _Call) -> None:
+        self._write, self._call = file.write, call
 
     def write(self, data: Any) -> Any:
-        _watchdog.progress(self._token, busy=True)  # a slow consumer is not a silent server
+        call = self._call
+        call.begun += 1
+        written = self._write(data)
+        call.ended += 1
+        return written
+
+
+def _is_copy_destination(file: Any) -> bool:
+    """True for the file of a COPY TO (written into); buffered writers also have a `read` that raises."""
+    readable = getattr(file, "readable", None)
+    if callable(readable):
         try:
-            return self._file.write(data)
-        finally:
-            _watchdog.progress(self._token, busy=False)
+            return not readable() and hasattr(file, "write")
+        except ValueError:  # closed
+            return False
+    return hasattr(file, "write") and not hasattr(file, "read")
 
 
 class GuardedCursor(psycopg2.extensions.cursor):
@@ -131,10 +152,10 @@ class GuardedCursor(psycopg2.extensions.cursor):
 
     def _guarded(self, call: Callable[..., Any], *args: Any, copy_file: Any = None) -> Any:
         conn: GuardedConnection = self.connection
-        token = _watchdog.start(conn)
+        token, watched = _watchdog.start(conn)
         try:
             if copy_file is not None:
-                return call(args[0], _ProgressWriter(copy_file, token), *args[1:])
+                return call(args[0], _ProgressWriter(copy_file, watched), *args[1:])
             return call(*args)
         except psycopg2.Error:
             if conn.stalled:
@@ -162,7 +183,7 @@ class GuardedCursor(psycopg2.extensions.cursor):
         return self._guarded(super().fetchall)
 
     def copy_expert(self, sql: Any, file: Any, size: int = 8192) -> Any:
-        if hasattr(file, "write") and not hasattr(file, "read"):
+        if _is_copy_destination(file):
             return self._guarded(super().copy_expert, sql, size, copy_file=file)
         return self._guarded(super().copy_expert, sql, file, size)
 

@@ -8,6 +8,7 @@ the named error (an outcome), and the ceiling only keeps a regression from hangi
 from __future__ import annotations
 
 import http.server
+import io
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import psycopg2
+import psycopg2.sql
 import pytest
 
 from ecom_pipeline.errors import ServiceUnavailableError
@@ -67,12 +69,36 @@ def proxy(source_creds) -> Iterator[StallingProxy]:
     proxy.close()
 
 
+# The server would end any statement after 10 s; the watchdog gives up after 10 + 1 s of silence. The margin
+# keeps the server's own timeout out of the race on a loaded machine (the stall comes first, at the first row).
+STATEMENT_TIMEOUT_MS, GRACE_SECONDS = 10_000, 1
+
+
 @pytest.fixture
 def rds_via_proxy(make_secret, source_creds, proxy) -> RdsPostgresResource:
     secret = make_secret({**source_creds, "host": "127.0.0.1", "port": proxy.port})
     return RdsPostgresResource(
-        secrets=SecretsManagerResource(), secret_name=secret, statement_timeout_ms=2000, stall_grace_seconds=1
+        secrets=SecretsManagerResource(),
+        secret_name=secret,
+        statement_timeout_ms=STATEMENT_TIMEOUT_MS,
+        stall_grace_seconds=GRACE_SECONDS,
     )
+
+
+@pytest.fixture
+def big_table(stack_env, unique) -> Iterator[str]:
+    """About 40 MB of rows in a plain table: a sequential scan streams from the first row (a set-returning
+    function would be materialized first, and the server's statement_timeout could end it before any row)."""
+    name = f"hang_test_{unique}"
+    with psycopg2.connect(os.environ["ECOM_SOURCE_DSN"]) as conn, conn.cursor() as cur:
+        cur.execute(
+            psycopg2.sql.SQL(
+                "CREATE TABLE {} AS SELECT g AS id, repeat('x', 200) AS note FROM generate_series(1, 200000) g"
+            ).format(psycopg2.sql.Identifier(name))
+        )
+    yield name
+    with psycopg2.connect(os.environ["ECOM_SOURCE_DSN"]) as conn, conn.cursor() as cur:
+        cur.execute(psycopg2.sql.SQL("DROP TABLE {}").format(psycopg2.sql.Identifier(name)))
 
 
 class _StallAfterFirstWrite:
@@ -87,19 +113,21 @@ class _StallAfterFirstWrite:
         return len(data)
 
 
-def test_copy_through_a_proxy_that_stops_answering_fails_naming_the_server(rds_via_proxy, proxy) -> None:
+def test_copy_through_a_proxy_that_stops_answering_fails_naming_the_server(
+    rds_via_proxy, proxy, big_table
+) -> None:
     conn = rds_via_proxy.connect()
     sink = _StallAfterFirstWrite(proxy)
 
     def copy() -> None:
         with conn.cursor() as cursor:
             cursor.copy_expert(
-                "COPY (SELECT g, repeat('x', 200) FROM generate_series(1, 5000000) g) TO STDOUT", sink
+                psycopg2.sql.SQL("COPY {} TO STDOUT").format(psycopg2.sql.Identifier(big_table)), sink
             )
 
     error = outcome(copy)
     assert isinstance(error, DatabaseStalledError), error
-    assert f"127.0.0.1:{proxy.port}/" in str(error) and "sent nothing for 3s" in str(error)
+    assert f"127.0.0.1:{proxy.port}/" in str(error) and "sent nothing for 11s" in str(error)
     assert sink.bytes > 0  # it failed mid-COPY, not before it
     assert conn.closed or conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_UNKNOWN
     assert rds_via_proxy.secrets.get_json(rds_via_proxy.secret_name)["password"] not in str(error)
@@ -117,20 +145,28 @@ def test_a_query_whose_answer_never_comes_fails_instead_of_waiting(rds_via_proxy
     assert isinstance(outcome(query), DatabaseStalledError)
 
 
-def test_a_slow_consumer_is_not_mistaken_for_a_silent_server(rds_via_proxy) -> None:
-    """The watchdog counts the server's silence only: a destination slower than the bound is fine."""
-    conn = rds_via_proxy.connect()
+def test_a_slow_consumer_is_not_mistaken_for_a_silent_server(make_secret, source_creds) -> None:
+    """The watchdog counts the server's silence only: a destination slower than the bound is fine. The
+    destination is a buffered writer, like bronze's pipe (it has a `read` that raises: still a destination)."""
+    rds = RdsPostgresResource(
+        secrets=SecretsManagerResource(),
+        secret_name=make_secret(source_creds),
+        statement_timeout_ms=2000,
+        stall_grace_seconds=1,
+    )
+    conn = rds.connect()
     writes: list[int] = []
 
-    class SlowSink:
+    class SlowSink(io.BufferedWriter):
         def write(self, data: bytes) -> int:
             if not writes:
                 threading.Event().wait(3.5)  # longer than statement_timeout + grace, inside one write
             writes.append(len(data))
-            return len(data)
+            return super().write(data)
 
+    sink = SlowSink(io.BytesIO())
     with conn.cursor() as cursor:
-        cursor.copy_expert("COPY (SELECT g FROM generate_series(1, 1000) g) TO STDOUT", SlowSink())
+        cursor.copy_expert("COPY (SELECT g FROM generate_series(1, 1000) g) TO STDOUT", sink)
     assert len(writes) == 1000
     conn.close()
 
