@@ -146,26 +146,30 @@ def _is_copy_destination(file: Any) -> bool:
     return hasattr(file, "write") and not hasattr(file, "read")
 
 
+def _watched(conn: "GuardedConnection", call: Callable[..., Any], *args: Any, copy_file: Any = None) -> Any:
+    """Run one blocking libpq call under the watchdog; DatabaseStalledError when the watchdog ended it."""
+    token, watched = _watchdog.start(conn)
+    try:
+        if copy_file is not None:
+            return call(args[0], _ProgressWriter(copy_file, watched), *args[1:])
+        return call(*args)
+    except psycopg2.Error:
+        if conn.stalled:
+            raise DatabaseStalledError(
+                f"PostgreSQL at {conn.where} sent nothing for {conn.stall_timeout_seconds:g}s "
+                "(longer than its statement_timeout); the connection was aborted"
+            ) from None
+        raise
+    finally:
+        _watchdog.stop(token)
+
+
 class GuardedCursor(psycopg2.extensions.cursor):
     """A cursor whose blocking calls are watched: silence beyond the connection's bound raises
     DatabaseStalledError naming the server, instead of hanging."""
 
     def _guarded(self, call: Callable[..., Any], *args: Any, copy_file: Any = None) -> Any:
-        conn: GuardedConnection = self.connection
-        token, watched = _watchdog.start(conn)
-        try:
-            if copy_file is not None:
-                return call(args[0], _ProgressWriter(copy_file, watched), *args[1:])
-            return call(*args)
-        except psycopg2.Error:
-            if conn.stalled:
-                raise DatabaseStalledError(
-                    f"PostgreSQL at {conn.where} sent nothing for {conn.stall_timeout_seconds:g}s "
-                    "(longer than its statement_timeout); the connection was aborted"
-                ) from None
-            raise
-        finally:
-            _watchdog.stop(token)
+        return _watched(self.connection, call, *args, copy_file=copy_file)
 
     def execute(self, query: Any, vars: Any = None) -> Any:
         return self._guarded(super().execute, query, vars)
@@ -198,6 +202,12 @@ class GuardedConnection(psycopg2.extensions.connection):
     def cursor(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("cursor_factory", GuardedCursor)
         return super().cursor(*args, **kwargs)
+
+    def commit(self) -> None:
+        _watched(self, super().commit)
+
+    def rollback(self) -> None:
+        _watched(self, super().rollback)
 
 
 class RdsPostgresResource(ConfigurableResource):

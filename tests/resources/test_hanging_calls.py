@@ -145,6 +145,14 @@ def test_a_query_whose_answer_never_comes_fails_instead_of_waiting(rds_via_proxy
     assert isinstance(outcome(query), DatabaseStalledError)
 
 
+def test_a_commit_whose_answer_never_comes_fails_instead_of_waiting(rds_via_proxy, proxy) -> None:
+    conn = rds_via_proxy.connect()
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT 1")  # opens the transaction
+    proxy.stall()
+    assert isinstance(outcome(conn.commit), DatabaseStalledError)
+
+
 def test_a_slow_consumer_is_not_mistaken_for_a_silent_server(make_secret, source_creds) -> None:
     """The watchdog counts the server's silence only: a destination slower than the bound is fine. The
     destination is a buffered writer, like bronze's pipe (it has a `read` that raises: still a destination)."""
