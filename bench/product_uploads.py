@@ -10,6 +10,10 @@
 Everything goes to throwaway resources (schema, bucket, table, queue, topic), removed afterwards. Prints the
 wall times, rows/s, the ratio pipeline / plain (goal: <= 1.3) and the staging step alone against plain, and
 the process's peak RSS.
+
+`--memory` instead measures what reading one upload costs in memory (download + parse, the part that holds
+the whole CSV), each in a fresh process, for a file of `--rows` rows and one ten times larger: once under the
+default `max_upload_bytes` and once with a limit below both files (refused before a byte is read).
 """
 
 import argparse
@@ -99,6 +103,72 @@ def _sensor_bench(objects: int, vendors: int = 50) -> None:
         delete_bucket(s3, bucket)
 
 
+def _memory_child(bucket: str, key: str, limit: int) -> None:
+    """In a fresh process: read one upload as product_upload_records does; print peak RSS and the outcome."""
+    from ecom_pipeline.product_uploads.csv_parser import UploadFileError, parse_upload_csv
+    from ecom_pipeline.product_uploads.object_keys import parse_upload_key
+    from resources.product_uploads.upload_objects import UploadSource, download
+
+    client = ProductUploadsConfig(
+        uploads_bucket=bucket, errors_queue_url="-", notifications_topic_arn="-"
+    ).client("s3")
+    version = head_object_version(client, bucket, key)
+    source = UploadSource(make_upload_id(VENDOR, version), bucket, parse_upload_key(key), version)
+    before = _peak_rss_mib()
+    try:
+        outcome = f"parsed {len(parse_upload_csv(download(client, source, limit), source.uri).rows):,} rows"
+    except UploadFileError as exc:
+        outcome = "refused: " + exc.reason.split(";")[0]
+    print(f"{_peak_rss_mib():.1f} {before:.1f} {outcome}")
+
+
+def _memory_bench(rows: int) -> int:
+    import subprocess
+
+    s3 = boto3.client("s3")
+    bucket = f"bench-upload-memory-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    default_limit = ProductUploadsConfig.model_fields["max_upload_bytes"].default
+    try:
+        files = []
+        for scale in (1, 10):
+            body = vendor_csv(VENDOR, rows * scale, bad_rows=0)
+            key = f"uploads/{VENDOR}/memory_{scale}x.csv"
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+            files.append((scale, key, len(body)))
+        flat = True
+        for label, limit in (("under the limit", default_limit), ("over the limit", files[0][2] // 2)):
+            print(f"{label} (max_upload_bytes {limit:,}):")
+            peaks = []
+            for scale, key, size in files:
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.product_uploads",
+                        "--memory-child",
+                        bucket,
+                        key,
+                        str(limit),
+                    ],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout.split(None, 2)
+                peak, baseline, outcome = float(out[0]), float(out[1]), out[2].strip()
+                peaks.append(peak)
+                print(
+                    f"  {scale:>2}x {size / 1e6:7.1f} MB  peak RSS {peak:7.1f} MiB "
+                    f"(process before reading {baseline:6.1f})  {outcome}"
+                )
+            growth = peaks[1] / peaks[0] - 1
+            flat = flat and growth <= 0.2
+            print(f"  10x / 1x peak RSS: {growth:+.0%} (goal: within +20%)")
+        return 0 if flat else 1
+    finally:
+        delete_bucket(s3, bucket)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.product_uploads", description=__doc__.splitlines()[0]
@@ -112,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="also time product_uploads_sensor ticks on a bucket with N uploads",
     )
+    parser.add_argument("--memory", action="store_true", help="peak RSS of reading 1x and 10x uploads")
+    parser.add_argument("--memory-child", nargs=3, metavar=("BUCKET", "KEY", "LIMIT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory_child:
+        _memory_child(args.memory_child[0], args.memory_child[1], int(args.memory_child[2]))
+        return 0
     for name in ("AWS_ENDPOINT_URL", "ECOM_SOURCE_DSN", "RDS_SECRET_NAME"):
         if name not in os.environ:
             print(
@@ -120,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    if args.memory:
+        return _memory_bench(args.rows)
     if args.sensor_objects:
         _sensor_bench(args.sensor_objects)
     if not args.rows:

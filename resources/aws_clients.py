@@ -1,7 +1,9 @@
 """boto3 client construction shared by every AWS resource.
 
 Region and endpoint left unset fall through to boto3's own resolution (`AWS_DEFAULT_REGION`,
-`AWS_ENDPOINT_URL`), so the same code runs against the local moto server and against AWS.
+`AWS_ENDPOINT_URL`), so the same code runs against the local moto server and against AWS. Every client
+has explicit connect and read timeouts, so a service that accepts a connection and never answers fails the
+call (after botocore's retries) instead of holding the step until the function times out.
 """
 
 import threading
@@ -31,6 +33,8 @@ def _cached_client(
     max_attempts: int,
     parameter_validation: bool,
     max_pool_connections: int,
+    connect_timeout: float,
+    read_timeout: float,
 ) -> Any:
     # A session is not thread-safe while it builds clients; the built client is.
     with _client_lock:
@@ -42,14 +46,23 @@ def _cached_client(
                 retries={"max_attempts": max_attempts, "mode": "standard"},
                 parameter_validation=parameter_validation,
                 max_pool_connections=max_pool_connections,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
             ),
         )
 
 
 @lru_cache(maxsize=16)
-def _cached_dynamodb(region_name: str | None, endpoint_url: str | None) -> Any:
+def _cached_dynamodb(
+    region_name: str | None, endpoint_url: str | None, connect_timeout: float, read_timeout: float
+) -> Any:
     with _client_lock:
-        return _session().resource("dynamodb", region_name=region_name, endpoint_url=endpoint_url)
+        return _session().resource(
+            "dynamodb",
+            region_name=region_name,
+            endpoint_url=endpoint_url,
+            config=Config(connect_timeout=connect_timeout, read_timeout=read_timeout),
+        )
 
 
 class AwsClientResource(ConfigurableResource):
@@ -60,6 +73,10 @@ class AwsClientResource(ConfigurableResource):
         default=None, description="Service endpoint; unset uses AWS_ENDPOINT_URL or the AWS default."
     )
     max_attempts: int = Field(default=5, description="botocore retry attempts (standard mode).")
+    connect_timeout_seconds: float = Field(default=5.0, description="TCP/TLS connect bound of one attempt.")
+    read_timeout_seconds: float = Field(
+        default=60.0, description="Bound on waiting for the next bytes of a response, per attempt."
+    )
 
     def client(
         self, service: str, *, parameter_validation: bool = True, max_pool_connections: int = 10
@@ -73,7 +90,11 @@ class AwsClientResource(ConfigurableResource):
             self.max_attempts,
             parameter_validation,
             max_pool_connections,
+            self.connect_timeout_seconds,
+            self.read_timeout_seconds,
         )
 
     def dynamodb_resource(self) -> Any:
-        return _cached_dynamodb(self.region_name, self.endpoint_url)
+        return _cached_dynamodb(
+            self.region_name, self.endpoint_url, self.connect_timeout_seconds, self.read_timeout_seconds
+        )

@@ -104,6 +104,7 @@ def product_upload_records(
             product_uploads_config.db_schema,
             product_uploads_records,
             history.staged_at,
+            product_uploads_config.max_upload_bytes,
         )
     elapsed = time.monotonic() - started
     if staged_now:
@@ -140,10 +141,12 @@ def _stage(
     schema: str | None,
     product_uploads_records: UploadRecordsResource,
     created_at: str,
+    max_bytes: int,
 ) -> tuple[int, int, dict]:
     """Download, parse, write every row, then (only then) mark the upload staged: the marker proves every item exists."""
-    data = download(client, source)
+    data = b""
     try:
+        data = download(client, source, max_bytes)
         parsed = parse_upload_csv(data, source.uri)
     except UploadFileError as exc:
         with db.transaction(rds, schema) as conn:
@@ -207,7 +210,9 @@ def validated_products(
         client, product_uploads_config.uploads_bucket, upload_id, dict(context.run.tags), history.s3_key
     )
     try:
-        rows = parse_upload_csv(download(client, source), source.uri).rows
+        rows = parse_upload_csv(
+            download(client, source, product_uploads_config.max_upload_bytes), source.uri
+        ).rows
     except UploadFileError as exc:
         raise Failure(
             f"upload {upload_id} was staged but no longer parses: {exc}", allow_retries=False

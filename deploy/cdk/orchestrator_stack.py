@@ -27,15 +27,13 @@ from deploy.cdk.data_stores_stack import DataStoresStack
 from deploy.cdk.instance_database_stack import InstanceDatabaseStack
 from deploy.cdk.network_stack import POSTGRES_PORT, NetworkStack
 from deploy.cdk.pipeline_access import pipeline_environment, pipeline_statements
-from deploy.cdk.settings import INSTANCE_DATABASE_NAME, WEBSERVER_PORT, DeploymentSettings, WebserverAccess
+from deploy.cdk.settings import WEBSERVER_PORT, DeploymentSettings, WebserverAccess
 from deploy.cdk.step_functions_stack import LOG_RETENTION, StepFunctionsStack
 
-# ECS injects the secret's fields; the shell joins them into the URL deploy/dagster.yaml reads. The
-# generated password holds only URL-safe characters (instance_database_stack.py).
-_WITH_INSTANCE_URL = (
-    'export DAGSTER_PG_URL="postgresql+psycopg2://$DAGSTER_PG_USERNAME:$DAGSTER_PG_PASSWORD'
-    '@$DAGSTER_PG_HOST:$DAGSTER_PG_PORT/$DAGSTER_PG_DB" && exec '
-)
+# The containers get the instance database's secret ARN (DAGSTER_PG_SECRET_NAME, from pipeline_environment)
+# and host, never the password: the storage in deploy/dagster.yaml (InstancePostgresStorage) reads the secret
+# with the task role when the instance loads, so neither the task definition, a shell nor the process
+# environment holds it.
 WEBSERVER_COMMAND = f"dagster-webserver -h 0.0.0.0 -p {WEBSERVER_PORT} -w workspace.yaml"
 DAEMON_COMMAND = "dagster-daemon run -w workspace.yaml"
 
@@ -83,7 +81,18 @@ class OrchestratorStack(Stack):
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
 
         self.webserver_role = self._task_role("Webserver", "dagster-webserver")
-        self._add_statements(self.webserver_role, self._read_logs_statements())
+        self._add_statements(
+            self.webserver_role,
+            [
+                *self._read_logs_statements(),
+                # The instance storage reads the database credentials itself (deploy/dagster.yaml).
+                iam.PolicyStatement(
+                    sid="ReadInstanceDatabaseSecret",
+                    actions=["secretsmanager:GetSecretValue"],
+                    resources=[database.secret.secret_arn],
+                ),
+            ],
+        )
         webserver_task = self._task_definition(
             "Webserver",
             self.webserver_role,
@@ -239,18 +248,11 @@ class OrchestratorStack(Stack):
             construct_id,
             container_name=f"dagster-{construct_id.lower()}",
             image=self._image,
-            entry_point=["/bin/sh", "-c"],
-            command=[_WITH_INSTANCE_URL + command],
+            command=command.split(),
             environment={
                 **pipeline_environment(settings, self._stores, database.secret),
                 # Few, long-lived connections using LISTEN/NOTIFY: straight to the instance, not the proxy.
                 "DAGSTER_PG_HOST": database.instance.db_instance_endpoint_address,
-                "DAGSTER_PG_PORT": str(POSTGRES_PORT),
-                "DAGSTER_PG_DB": INSTANCE_DATABASE_NAME,
-            },
-            secrets={
-                "DAGSTER_PG_USERNAME": ecs.Secret.from_secrets_manager(database.secret, "username"),
-                "DAGSTER_PG_PASSWORD": ecs.Secret.from_secrets_manager(database.secret, "password"),
             },
             logging=ecs.LogDrivers.aws_logs(stream_prefix=construct_id.lower(), log_group=log_group),
             stop_timeout=Duration.seconds(60),

@@ -128,7 +128,7 @@ def pipeline_environment(
         "INFLUXDB_TOKEN_SECRET_NAME": stores.influxdb_token_secret.secret_arn,
         "PAYMENTS_API_URL": endpoints.payments_api_url,
         "SHIPMENTS_API_URL": endpoints.shipments_api_url,
-        # Lambda cannot inject secrets into the environment: the step handler builds DAGSTER_PG_URL from
-        # this secret (username/password) and DAGSTER_PG_HOST (set per consumer: proxy or instance).
+        # The instance storage (deploy/dagster.yaml) reads this secret itself and connects to DAGSTER_PG_HOST
+        # (set per consumer: proxy or instance); the password never enters the environment.
         "DAGSTER_PG_SECRET_NAME": instance_db_secret.secret_arn,
     }

@@ -29,7 +29,6 @@ from dagster._utils.interrupts import capture_interrupts
 from ecom_pipeline.lambda_executor import markers
 from ecom_pipeline.lambda_executor.cancellation import interrupt_on_run_termination
 from ecom_pipeline.lambda_executor.claims import step_attempt_claim
-from ecom_pipeline.lambda_executor.instance_url import ensure_instance_database_url
 from ecom_pipeline.lambda_executor.payload import (
     StepInvocation,
     decode_event,
@@ -97,9 +96,6 @@ def instance_for(args: ExecuteStepArgs) -> DagsterInstance:
     """
     key = serialize_value(args.instance_ref) if args.instance_ref else "DAGSTER_HOME"
     if key not in _instances:
-        ensure_instance_database_url(
-            lambda name: boto3.client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
-        )
         instance = DagsterInstance.from_ref(args.instance_ref) if args.instance_ref else DagsterInstance.get()
         instance.optimize_for_webserver(
             statement_timeout=0,

@@ -104,6 +104,17 @@ def decode_upload(data: bytes, source: str) -> tuple[str, bool]:
     return (text[1:] if had_bom else text), had_bom
 
 
+def check_upload_size(size_bytes: int, max_bytes: int, source: str) -> None:
+    """Refuse a file over the documented limit before reading it: parsing holds the whole file and its rows in
+    memory (several times its size), so the limit is what bounds a step's memory (docs/product_uploads.md)."""
+    if size_bytes > max_bytes:
+        raise UploadFileError(
+            source,
+            f"file is {size_bytes:,} bytes, over the {max_bytes:,}-byte limit for one upload "
+            "(product_uploads_config.max_upload_bytes); split it into smaller files",
+        )
+
+
 def count_data_lines(data: bytes) -> int:
     """Rough row count of a refused file (non-blank lines after the header), so upload_history shows its size."""
     lines = [line for line in data.splitlines() if line.strip()]

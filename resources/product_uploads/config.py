@@ -30,3 +30,7 @@ class ProductUploadsConfig(AwsClientResource):
     sensor_sweep_keys_per_tick: int = Field(
         default=1000, description="Keys the safety-net sweep reads per tick (finds keys below a cursor)."
     )
+    max_upload_bytes: int = Field(
+        default=32 << 20,
+        description="Largest CSV one upload may be; bigger files are refused unread (bounds the step's memory).",
+    )

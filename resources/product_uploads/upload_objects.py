@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from dagster import Failure
 
+from ecom_pipeline.product_uploads.csv_parser import check_upload_size
 from ecom_pipeline.product_uploads.object_keys import (
     UPLOAD_ETAG_TAG,
     UPLOAD_KEY_TAG,
@@ -70,8 +71,10 @@ def resolve_upload(
     return UploadSource(upload_id, bucket, upload, version)
 
 
-def download(s3_client: Any, source: UploadSource) -> bytes:
-    """The object's bytes, only if it still has the ETag we resolved (IfMatch)."""
+def download(s3_client: Any, source: UploadSource, max_bytes: int) -> bytes:
+    """The object's bytes, only if it still has the ETag we resolved (IfMatch); `UploadFileError` naming the
+    file, before any byte is read, when it is over `max_bytes`."""
+    check_upload_size(source.version.size, max_bytes, source.uri)
     try:
         response = s3_client.get_object(
             Bucket=source.bucket, Key=source.upload.key, IfMatch=source.version.etag
@@ -82,7 +85,9 @@ def download(s3_client: Any, source: UploadSource) -> bytes:
                 f"upload {source.upload_id}: {source.uri} changed while processing", allow_retries=False
             ) from None
         raise
-    return response["Body"].read()
+    data = response["Body"].read(max_bytes + 1)  # never more than the limit, whatever the listing said
+    check_upload_size(len(data), max_bytes, source.uri)
+    return data
 
 
 def put_error_report(s3_client: Any, bucket: str, key: str, report: bytes) -> str:

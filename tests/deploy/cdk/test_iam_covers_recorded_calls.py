@@ -44,6 +44,9 @@ MISSING_RESOURCE_ERRORS = {
     "AWS.SimpleQueueService.NonExistentQueue",
     "QueueDoesNotExist",
 }
+# Code that reads a resource's name straight from a variable the deployment sets (no resource field): the
+# instance storage reads the secret named by DAGSTER_PG_SECRET_NAME when the instance loads.
+READS_VARIABLE = {"ecom_pipeline.lambda_executor.instance_url": "DAGSTER_PG_SECRET_NAME"}
 # Statements for the platform rather than for calls the code makes (Lambda's own logs, VPC, tracing, the
 # failure destination); they are not part of the least-privilege report.
 PLATFORM_SIDS = {None, "WriteOwnLogs", "VpcNetworkInterfaces"}
@@ -94,6 +97,8 @@ class DeployedNames:
         bound = self.fields.get(call.resource.source or "")
         if bound and not bound.startswith("="):
             return bound
+        if call.caller in READS_VARIABLE:
+            return READS_VARIABLE[call.caller]
         # Names the code reads straight from the environment (the executor's payload bucket).
         return next((name for name in self.deployed if os.environ.get(name) == local), None)
 

@@ -78,7 +78,8 @@ def step_function_statements(size: str) -> list[dict]:
 
 
 def execution_role_statements(service: str) -> list[dict]:
-    """CDK's ECS execution role: pull the image, write the task's logs, inject the database secret."""
+    """CDK's ECS execution role: pull the image, write the task's logs. No secret: nothing is injected into the
+    environment (the task role reads the instance database's secret itself, deploy/README.md)."""
     return [
         statement(
             None,
@@ -87,9 +88,6 @@ def execution_role_statements(service: str) -> list[dict]:
         ),
         statement(None, ["ecr:GetAuthorizationToken"], ["*"]),
         statement(None, ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{service}LogGroup.Arn"]),
-        statement(
-            None, ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"], [INSTANCE_SECRET]
-        ),
     ]
 
 
@@ -113,6 +111,7 @@ EXPECTED_ROLES: dict[tuple[str, str], tuple[str, list[dict]]] = {
         [
             statement("ListComputeLogs", ["s3:ListBucket"], ["DagsterLogsBucket.Arn"]),
             statement("ReadComputeLogs", ["s3:GetObject"], ["DagsterLogsBucket.Arn/*"]),
+            statement("ReadInstanceDatabaseSecret", ["secretsmanager:GetSecretValue"], [INSTANCE_SECRET]),
         ],
     ),
     ("Orchestrator", "DaemonTaskDefinitionExecutionRole"): (

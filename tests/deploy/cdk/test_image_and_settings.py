@@ -69,6 +69,22 @@ def test_dockerfile_installs_only_wheels_including_psycopg2_binary() -> None:
     )
 
 
+def test_the_image_verifies_postgresql_against_the_rds_ca_bundle() -> None:
+    """On AWS every libpq connection is sslmode=verify-full against the bundle built into the base stage, which
+    both targets (step functions and orchestrator) inherit."""
+    instructions = _instructions()
+    base = instructions[: [i for i, (op, _) in enumerate(instructions) if op == "FROM"][1]]
+    added = [args.split() for op, args in base if op == "ADD"]
+    assert [
+        "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+        "/opt/rds-ca/rds-global-bundle.pem",
+    ] in added
+    assert any(url.startswith("https://www.amazontrust.com/repository/AmazonRootCA1.pem") for url, _ in added)
+    assert any(op == "RUN" and "> /opt/rds-ca/bundle.pem" in args for op, args in base)
+    env = " ".join(args for op, args in base if op == "ENV")
+    assert "PGSSLMODE=verify-full" in env and "PGSSLROOTCERT=/opt/rds-ca/bundle.pem" in env
+
+
 def test_every_copied_path_exists() -> None:
     for source in _copy_sources():
         assert (REPOSITORY_ROOT / source).exists(), f"{DOCKERFILE} copies {source}, which does not exist"

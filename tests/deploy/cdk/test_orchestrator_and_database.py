@@ -173,26 +173,25 @@ def test_webserver_sits_behind_an_internal_load_balancer(dev: Synthesized) -> No
     assert readable(outputs["WebserverUrl"]["Value"]).startswith("https://")
 
 
-def test_containers_build_the_instance_url_from_the_injected_secret(dev: Synthesized) -> None:
+def test_containers_get_the_instance_secret_name_never_the_password(dev: Synthesized) -> None:
+    """deploy/README.md promises the password is not in the process environment: no ECS secret injects it,
+    no shell builds a URL from it, and the storage reads the secret itself (InstancePostgresStorage)."""
     for family, program in (
-        ("dagster-daemon-dev", "dagster-daemon run"),
-        ("dagster-webserver-dev", "dagster-webserver"),
+        ("dagster-daemon-dev", ["dagster-daemon", "run"]),
+        ("dagster-webserver-dev", ["dagster-webserver"]),
     ):
         container = _container(dev, family)
-        assert container["EntryPoint"] == ["/bin/sh", "-c"]
-        (command,) = container["Command"]
-        assert command.startswith(
-            'export DAGSTER_PG_URL="postgresql+psycopg2://$DAGSTER_PG_USERNAME:$DAGSTER_PG_PASSWORD@'
-        )
-        assert f"&& exec {program}" in command and "-w workspace.yaml" in command
-        secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
-        assert set(secrets) == {"DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD"}
-        assert readable(secrets["DAGSTER_PG_PASSWORD"]).endswith(":password::")
+        assert "EntryPoint" not in container  # no shell in between
+        command = container["Command"]
+        assert command[: len(program)] == program and command[-2:] == ["-w", "workspace.yaml"]
+        assert not any("PASSWORD" in part or "DAGSTER_PG_URL" in part for part in command)
+        assert "Secrets" not in container
         environment = {e["Name"]: readable(e["Value"]) for e in container["Environment"]}
         # Few long-lived connections with LISTEN/NOTIFY: straight to the instance, not through the proxy.
         assert environment["DAGSTER_PG_HOST"] == "Instance.EndpointAddress"  # via a cross-stack export
-        assert environment["DAGSTER_PG_DB"] == "dagster" and environment["ECOM_ENV"] == "dev"
-        assert "DAGSTER_PG_URL" not in environment and "DAGSTER_PG_PASSWORD" not in environment
+        assert environment["DAGSTER_PG_SECRET_NAME"] == "InstanceSecretAttachment"
+        assert environment["ECOM_ENV"] == "dev"
+        assert not {name for name in environment if "PASSWORD" in name or name == "DAGSTER_PG_URL"}
         assert container["LogConfiguration"]["LogDriver"] == "awslogs"
         assert container["_task"]["RequiresCompatibilities"] == ["FARGATE"]
     webserver = _container(dev, "dagster-webserver-dev")
