@@ -8,7 +8,7 @@ STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
-	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor cdk-synth
+	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor bench-sensors cdk-synth
 
 # constraints.txt pins every version; the Lambda/ECS image installs from the same file.
 $(STAMP): pyproject.toml constraints.txt
@@ -74,6 +74,10 @@ bench-energy-series: stack-up
 
 bench-lambda-executor: stack-up
 	$(WITH_STACK) $(PY) -m bench.lambda_executor
+
+# Tick time of metric_imports_sensor, the hourly sweep and energy_series_sensor at 1k, 10k and 100k objects.
+bench-sensors: stack-up
+	$(WITH_STACK) $(PY) -m bench.sensors
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \
