@@ -181,6 +181,8 @@ def _reconcile(
     hour = now.replace(minute=0, second=0, microsecond=0).isoformat()
     requests = []
     for obj in unrecorded:
+        if len(requests) >= MAX_RUNS_PER_TICK:
+            break  # the rest stay unoffered: the next pass finds them
         if obj.key in in_flight or (cursor.in_window(obj) and not cursor.sweep_wants(obj)):
             continue  # running, or offered in this window already (its run may not have started yet)
         if cursor.in_window(obj):
@@ -188,7 +190,7 @@ def _reconcile(
             requests.append((obj, obj.version))
         else:
             requests.append((obj, f"reconcile:{hour}:{obj.version}"))
-    return requests[:MAX_RUNS_PER_TICK]
+    return requests
 
 
 @schedule(

@@ -6,8 +6,10 @@ import uuid
 
 import psycopg2
 import pytest
+from dagster import DagsterInstance, materialize
 
 import resources.partition_lock as partition_lock_module
+from assets.bronze.assets import build_bronze_asset
 from resources.partition_lock import PartitionBusyError, lock_name, partition_lock
 from resources.rds import RdsPostgresResource
 from resources.secrets import SecretsManagerResource
@@ -102,8 +104,18 @@ def test_two_bronze_runs_of_one_partition_at_once_leave_the_data_of_one_run(bron
     results = []
 
     def run() -> None:
-        start.wait()
-        results.append(sandbox.run([entity], "2026-06-10"))
+        # Each run has its own Dagster instance, as two deployments (or a run launched around the queue) do.
+        with DagsterInstance.ephemeral() as instance:
+            start.wait()
+            results.append(
+                materialize(
+                    [build_bronze_asset(entity)],
+                    partition_key="2026-06-10",
+                    resources=sandbox.resources(),
+                    instance=instance,
+                    raise_on_error=False,
+                )
+            )
 
     threads = [threading.Thread(target=run) for _ in range(2)]
     for thread in threads:
