@@ -8,7 +8,8 @@ STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
-	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor bench-dynamic-partitions cdk-synth
+	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
+	bench-dynamic-partitions bench-sensors cdk-synth
 
 # constraints.txt pins every version; the Lambda/ECS image installs from the same file.
 $(STAMP): pyproject.toml constraints.txt
@@ -61,7 +62,7 @@ dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 bench: bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
-	bench-dynamic-partitions
+	bench-dynamic-partitions bench-sensors
 
 bench-bronze: stack-up
 	$(WITH_STACK) $(PY) -m bench.bronze --rows 1000000
@@ -80,6 +81,10 @@ bench-lambda-executor: stack-up
 
 bench-dynamic-partitions: seed
 	$(WITH_STACK) $(PY) -m bench.dynamic_partitions --sizes 1000 100000
+
+# Tick time of metric_imports_sensor, the hourly sweep and energy_series_sensor at 1k, 10k and 100k objects.
+bench-sensors: stack-up
+	$(WITH_STACK) $(PY) -m bench.sensors
 
 cdk-synth: install
 	cd deploy/cdk && JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 CDK_OUTDIR=$(CURDIR)/cdk.out \

@@ -2,14 +2,16 @@
 
 Callers pass the cached client of their resource (`AwsClientResource.client("s3")`). `list_page` is one
 ListObjectsV2 call, for callers that bound their work per call (a sensor tick); the other two page through
-a whole prefix.
+a whole prefix; `scan_prefix` is the bounded tick of the metric imports and energy series sensors.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ecom_pipeline.s3_objects import S3ObjectVersion
+from ecom_pipeline.sensor_cursors import PrefixScanCursor
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,13 @@ def _pages(client: Any, bucket: str, prefix: str, **kwargs: Any) -> Iterator[Lis
         yield page
 
 
+def list_pages(
+    client: Any, bucket: str, prefix: str, start_after: str = "", page_size: int = 1000
+) -> Iterator[ListedPage]:
+    """Every page of objects under `prefix` (after `start_after`), so a caller can work page by page."""
+    return _pages(client, bucket, prefix, start_after=start_after, max_keys=page_size)
+
+
 def list_object_versions(
     client: Any, bucket: str, prefix: str, start_after: str = "", page_size: int = 1000
 ) -> Iterator[S3ObjectVersion]:
@@ -73,3 +82,73 @@ def list_folders(client: Any, bucket: str, prefix: str, page_size: int = 1000) -
 def head_object_version(client: Any, bucket: str, key: str) -> S3ObjectVersion:
     """The current version of one object (raises botocore's ClientError 404 when it is gone)."""
     return S3ObjectVersion.from_response(client.head_object(Bucket=bucket, Key=key), key=key)
+
+
+@dataclass
+class PrefixScan:
+    """What one sensor tick's bounded scan found, and how much listing it took."""
+
+    fast: list[S3ObjectVersion] = field(default_factory=list)  # keys after their folder's cursor, new
+    swept: list[S3ObjectVersion] = field(default_factory=list)  # the reconciliation page's unoffered versions
+    page: list[S3ObjectVersion] = field(default_factory=list)  # the whole reconciliation page (wanted keys)
+    list_calls: int = 0
+    keys_listed: int = 0
+    pass_finished: bool = False
+
+
+def scan_prefix(
+    client: Any,
+    bucket: str,
+    prefix: str,
+    folders: Sequence[str],
+    cursor: PrefixScanCursor,
+    now: datetime,
+    *,
+    budget: int,
+    wanted: Callable[[str], bool] = lambda key: True,
+    page_size: int = 1000,
+    fast_pages_per_folder: int = 5,
+    sweep_page_size: int = 1000,
+) -> PrefixScan:
+    """One tick of `PrefixScanCursor`'s scan: keys after each folder's cursor (at most `budget` new ones and
+    `fast_pages_per_folder` calls per folder), then one reconciliation page of `prefix`; advances `cursor`.
+
+    The tick costs at most `len(folders) * fast_pages_per_folder + 1` ListObjectsV2 calls whatever the bucket
+    holds. Only keys for which `wanted(key)` holds are returned; the caller offers (`cursor.offer`) the
+    reconciliation versions it handles. `page` is the whole reconciliation page, for a caller that also checks
+    older versions against its own store (the metric imports ledger).
+    """
+    scan = PrefixScan()
+    cursor.start_pass_if_new(now)
+    for folder in folders:
+        for _ in range(fast_pages_per_folder):
+            if budget <= 0:
+                break
+            page = list_page(
+                client, bucket, folder, start_after=cursor.after.get(folder, ""), max_keys=page_size
+            )
+            scan.list_calls += 1
+            scan.keys_listed += len(page.objects)
+            for obj in page.objects:
+                if budget <= 0:
+                    break
+                cursor.after[folder] = obj.key
+                if wanted(obj.key) and cursor.fast_path_wants(obj):
+                    scan.fast.append(obj)
+                    cursor.offer(obj)
+                    budget -= 1
+            if not page.next_token:
+                break
+    page = list_page(client, bucket, prefix, start_after=cursor.sweep_after, max_keys=sweep_page_size)
+    scan.list_calls += 1
+    scan.keys_listed += len(page.objects)
+    for obj in page.objects:
+        if wanted(obj.key):
+            scan.page.append(obj)
+            if cursor.sweep_wants(obj):
+                scan.swept.append(obj)
+        cursor.sweep_after = obj.key
+    if not page.next_token:
+        cursor.finish_pass(now)
+        scan.pass_finished = True
+    return scan

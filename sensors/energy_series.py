@@ -11,8 +11,10 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from dagster import (
     DefaultSensorStatus,
     MultiPartitionKey,
@@ -26,12 +28,13 @@ from dagster import (
 from assets.energy_series import energy_series_job
 from assets.partitions import energy_series_partitions
 from ecom_pipeline.constants import PARTITIONS_START_DATE
+from ecom_pipeline.energy_series.datasets import DATASETS
 from ecom_pipeline.energy_series.events import parse_event
 from ecom_pipeline.energy_series.selection import PartitionRequest, partition_requests
 from ecom_pipeline.s3_objects import S3ObjectVersion
-from ecom_pipeline.sensor_cursors import LastModifiedCursor
+from ecom_pipeline.sensor_cursors import PrefixScanCursor
 from resources.energy_series.config import EnergySeriesConfig
-from resources.s3_objects import head_object_version, list_object_versions
+from resources.s3_objects import head_object_version, scan_prefix
 
 TRIGGER_TAG = "ecom/series_trigger"
 OBJECTS_TAG = "ecom/series_objects"
@@ -60,12 +63,27 @@ def to_run_request(request: PartitionRequest, trigger: str) -> RunRequest:
 def energy_series_sensor(
     context: SensorEvaluationContext, energy_series_config: EnergySeriesConfig
 ) -> SensorResult | SkipReason:
+    """New processed Parquet, found by a bounded scan: keys after each dataset folder's cursor plus one
+    reconciliation page of the prefix (a replaced file, a late file named before the cursor, other folders)."""
     config = energy_series_config
-    objects = list_object_versions(config.client("s3"), config.bucket, config.processed_prefix)
-    fresh, cursor = LastModifiedCursor.from_json(context.cursor).select_new(
-        objects, limit=config.sensor_max_runs_per_tick
+    client = config.client("s3")
+    cursor = PrefixScanCursor.from_json(context.cursor)
+    waiting_before = _pending_objects(client, config.bucket, cursor.pending)
+    folders = [f"{config.processed_prefix}dataset={name}/" for name in sorted(DATASETS)]
+    scan = scan_prefix(
+        client,
+        config.bucket,
+        config.processed_prefix,
+        folders,
+        cursor,
+        datetime.now(UTC),
+        budget=config.sensor_max_runs_per_tick,
     )
+    for obj in scan.swept:
+        cursor.offer(obj)
+    fresh = list({obj.version: obj for obj in [*waiting_before, *scan.fast, *scan.swept]}.values())
     if not fresh:
+        context.update_cursor(cursor.to_json())  # the reconciliation moved on
         return SkipReason(f"no new Parquet under s3://{config.bucket}/{config.processed_prefix}")
     requests, skipped = partition_requests(config.bucket, fresh)
     for item in skipped:
@@ -79,8 +97,20 @@ def energy_series_sensor(
     for request in waiting:
         context.log.info(f"{request.dataset} {request.day}: partition not complete yet, waiting")
     ready = [request for request in requests if request not in waiting and request not in too_old]
-    cursor = cursor.with_pending(version for request in waiting for version in request.versions)
+    cursor.pending = frozenset(version for request in waiting for version in request.versions)
     return SensorResult(run_requests=[to_run_request(r, "sensor") for r in ready], cursor=cursor.to_json())
+
+
+def _pending_objects(client: Any, bucket: str, versions: frozenset[str]) -> list[S3ObjectVersion]:
+    """The current versions of keys that waited for their partition (a few: files of today); gone ones drop."""
+    found = []
+    for key in sorted({version.rsplit("@", 1)[0] for version in versions}):
+        try:
+            found.append(head_object_version(client, bucket, key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+    return found
 
 
 def run_requests_for_event(event: Mapping[str, Any], config: EnergySeriesConfig) -> list[RunRequest]:

@@ -4,15 +4,20 @@
 (key, ETag), so a duplicate event or a re-listing launches nothing twice. New files found in one tick are
 batched into runs over a range of their (just added, hence adjacent) partitions, up to
 METRIC_IMPORT_FILES_PER_RUN files and METRIC_IMPORT_BYTES_PER_RUN bytes each; a new version of a file that
-already has a partition gets a run of its own. `metric_imports_sweep_schedule` catches what the sensor missed
-(sensor off, run failed on the database) by comparing the bucket with the ledger.
+already has a partition gets a run of its own.
+
+A tick's cost does not grow with the bucket: the sensor lists only keys after its cursor (`StartAfter`) plus
+one reconciliation page of the prefix (resources/s3_objects.py `scan_prefix`, cursor
+`ecom_pipeline.sensor_cursors.PrefixScanCursor`), and reads the ledger for that page's keys only; the
+reconciliation finds what the fast path cannot see (overwritten keys, keys named before the cursor, runs that
+never reached the ledger). `metric_imports_sweep_schedule` retries failed imports from the ledger's status
+index, with backoff and a limit.
 """
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from botocore.exceptions import ClientError
 from dagster import (
     DagsterRunStatus,
     DefaultScheduleStatus,
@@ -37,16 +42,16 @@ from assets.partitions import (
     partition_range_tags,
 )
 from ecom_pipeline.metric_imports.selection import (
+    RetryPolicy,
     batches_of_new_files,
-    files_needing_import,
     is_metric_file_key,
 )
 from ecom_pipeline.s3_objects import S3ObjectVersion
-from ecom_pipeline.sensor_cursors import LastModifiedCursor
+from ecom_pipeline.sensor_cursors import PrefixScanCursor
 from resources.metric_imports.config import MetricImportsConfig
-from resources.metric_imports.ledger import ImportTables, ledger_entries
+from resources.metric_imports.ledger import ImportTables, failed_versions, ledger_entries
 from resources.rds import RdsPostgresResource
-from resources.s3_objects import list_object_versions
+from resources.s3_objects import head_object_version, scan_prefix
 
 ETAG_TAG = "ecom/metric_import_etag"
 TRIGGER_TAG = "ecom/metric_import_trigger"
@@ -60,13 +65,6 @@ _IN_FLIGHT = [
     DagsterRunStatus.STARTING,
     DagsterRunStatus.STARTED,
 ]
-
-
-def list_metric_files(s3_client: Any, bucket: str, prefix: str) -> Iterator[S3ObjectVersion]:
-    """Every object under the imports prefix (folder markers left out), page by page."""
-    return (
-        obj for obj in list_object_versions(s3_client, bucket, prefix) if is_metric_file_key(obj.key, prefix)
-    )
 
 
 def _usable_partition_key(key: str) -> bool:
@@ -98,20 +96,29 @@ def _batch_run_request(batch: list[S3ObjectVersion]) -> RunRequest:
     job=metric_imports_job,
     minimum_interval_seconds=30,
     default_status=DefaultSensorStatus.RUNNING,
-    description="Runs for new or changed files under the imports prefix: new files batched by partition range.",
+    description="Runs for new or changed files under the imports prefix: new files batched by partition range; "
+    "a bounded listing per tick plus a reconciliation page.",
 )
 def metric_imports_sensor(
-    context: SensorEvaluationContext, metric_imports_config: MetricImportsConfig
+    context: SensorEvaluationContext, metric_imports_config: MetricImportsConfig, rds: RdsPostgresResource
 ) -> SensorResult | SkipReason:
     config = metric_imports_config
-    objects = list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
-    fresh, cursor = LastModifiedCursor.from_json(context.cursor).select_new(objects, limit=MAX_RUNS_PER_TICK)
-    if not fresh:
-        return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
+    now = datetime.now(UTC)
+    cursor = PrefixScanCursor.from_json(context.cursor)
+    scan = scan_prefix(
+        config.client("s3"),
+        config.bucket,
+        config.imports_prefix,
+        [config.imports_prefix],
+        cursor,
+        now,
+        budget=MAX_RUNS_PER_TICK,
+        wanted=lambda key: is_metric_file_key(key, config.imports_prefix),
+    )
     name = metric_import_file_partitions.name
     known: list[S3ObjectVersion] = []
     new: list[S3ObjectVersion] = []
-    for obj in fresh:
+    for obj in scan.fast:
         if not _usable_partition_key(obj.key):
             context.log.error(
                 f"cannot import s3://{config.bucket}/{obj.key}: key is not a valid partition key"
@@ -120,18 +127,70 @@ def metric_imports_sensor(
             known.append(obj)
         else:
             new.append(obj)
+    reconciled = _reconcile(context, rds, config, cursor, scan.page, {obj.version for obj in scan.fast}, now)
+    missing = [obj.key for obj, _ in reconciled if not context.instance.has_dynamic_partition(name, obj.key)]
+    context.log.debug(
+        f"{scan.list_calls} listings, {scan.keys_listed} keys: {len(scan.fast)} new, "
+        f"{len(reconciled)} from reconciliation pass {cursor.passes}"
+    )
+    if not new and not known and not reconciled:
+        context.update_cursor(cursor.to_json())  # the reconciliation moved on
+        return SkipReason(f"no new files under s3://{config.bucket}/{config.imports_prefix}")
     # Added in this order, the new keys end up adjacent in the partition order: each batch is one range.
     return SensorResult(
         run_requests=[
             _batch_run_request(batch)
             for batch in batches_of_new_files(new, METRIC_IMPORT_FILES_PER_RUN, METRIC_IMPORT_BYTES_PER_RUN)
         ]
-        + [_run_request(obj, obj.version, "sensor") for obj in known],
+        + [_run_request(obj, obj.version, "sensor") for obj in known]
+        + [_run_request(obj, run_key, "reconciliation") for obj, run_key in reconciled],
         cursor=cursor.to_json(),
         dynamic_partitions_requests=[
-            metric_import_file_partitions.build_add_request([obj.key for obj in new])
+            metric_import_file_partitions.build_add_request([obj.key for obj in new] + sorted(set(missing)))
         ],
     )
+
+
+def _reconcile(
+    context: SensorEvaluationContext,
+    rds: RdsPostgresResource,
+    config: MetricImportsConfig,
+    cursor: PrefixScanCursor,
+    page: list[S3ObjectVersion],
+    found_now: set[str],
+    now: datetime,
+) -> list[tuple[S3ObjectVersion, str]]:
+    """(object, run key) for versions of one reconciliation page that have no ledger row of their own: ones
+    modified in the pass's window and not offered yet (a key the fast path cannot see: overwritten, or named
+    before its folder's cursor) get the sensor's run key; older ones (requested once, but the run never reached
+    the ledger: cancelled, crashed) get one run per hour, as the sweep gave them before. The ledger is read for
+    the page's keys only; failed versions are left to the sweep's backoff."""
+    candidates = [o for o in page if _usable_partition_key(o.key) and o.version not in found_now]
+    if not candidates:
+        return []
+    tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
+    conn = rds.connect()
+    try:
+        ledger = ledger_entries(conn, tables, [obj.key for obj in candidates])
+    finally:
+        conn.close()
+    unrecorded = [o for o in candidates if o.key not in ledger or ledger[o.key].etag != o.etag]
+    if not unrecorded:
+        return []
+    in_flight = _partitions_in_flight(context)
+    hour = now.replace(minute=0, second=0, microsecond=0).isoformat()
+    requests = []
+    for obj in unrecorded:
+        if len(requests) >= MAX_RUNS_PER_TICK:
+            break  # the rest stay unoffered: the next pass finds them
+        if obj.key in in_flight or (cursor.in_window(obj) and not cursor.sweep_wants(obj)):
+            continue  # running, or offered in this window already (its run may not have started yet)
+        if cursor.in_window(obj):
+            cursor.offer(obj)
+            requests.append((obj, obj.version))
+        else:
+            requests.append((obj, f"reconcile:{hour}:{obj.version}"))
+    return requests
 
 
 @schedule(
@@ -139,42 +198,51 @@ def metric_imports_sensor(
     cron_schedule="0 * * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Hourly sweep: files never imported, whose import failed, or replaced since their import.",
+    description="Hourly sweep: retries files whose import failed, with backoff, up to sweep_max_attempts.",
 )
 def metric_imports_sweep_schedule(
     context: ScheduleEvaluationContext,
     rds: RdsPostgresResource,
     metric_imports_config: MetricImportsConfig,
 ) -> list[RunRequest] | SkipReason:
+    """Failed versions whose retry is due, from the ledger's status index (never the whole ledger, never a
+    listing): files never imported or replaced are the sensor's (its reconciliation pages the bucket)."""
     config = metric_imports_config
     now = context.scheduled_execution_time or datetime.now(UTC)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
-    objects = [
-        obj
-        for obj in list_metric_files(config.client("s3"), config.bucket, config.imports_prefix)
-        if _usable_partition_key(obj.key)
-    ]
+    retry = RetryPolicy(config.sweep_max_attempts, timedelta(minutes=config.sweep_backoff_minutes))
     conn = rds.connect()
     try:
-        ledger = ledger_entries(conn, tables)
+        failed = failed_versions(conn, tables, retry, now, MAX_RUNS_PER_TICK)
     finally:
         conn.close()
-    settle = timedelta(minutes=config.sweep_settle_minutes)
-    due = files_needing_import(objects, ledger, now, settle)
-    in_flight = _partitions_in_flight(context)
-    due = [obj for obj in due if obj.key not in in_flight][:MAX_RUNS_PER_TICK]
+    in_flight = _partitions_in_flight(context) if failed else set()
+    client = config.client("s3")
+    due: list[S3ObjectVersion] = []
+    for key, entry in failed:
+        if key in in_flight or not retry.due(entry, now):
+            continue
+        try:
+            current = head_object_version(client, config.bucket, key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            context.log.warning(f"s3://{config.bucket}/{key} failed to import and is gone: not retried")
+            continue
+        if current.etag == entry.etag:  # a replaced file is a new version: the sensor's reconciliation has it
+            due.append(current)
     if not due:
-        young = sum(1 for obj in objects if now - obj.last_modified < settle)
         return SkipReason(
-            f"nothing to sweep among {len(objects)} files under {config.imports_prefix}: the rest are "
-            f"imported, rejected or running; {young} younger than {config.sweep_settle_minutes} min are "
-            "left to metric_imports_sensor"
+            f"no failed import due for a retry in {tables.describe_ledger()}: none failed, or each waits for "
+            f"its backoff ({config.sweep_backoff_minutes:g} min doubling), is running, or was given up after "
+            f"{config.sweep_max_attempts} attempts"
         )
     known = set(context.instance.get_dynamic_partitions(metric_import_file_partitions.name))
     missing = sorted({obj.key for obj in due} - known)
     if missing:
         context.instance.add_dynamic_partitions(metric_import_file_partitions.name, missing)
-    # The tick time in the run key: a file that fails again is retried by the next sweep, once per sweep.
+    # The tick time in the run key: a due file gets at most one run per sweep; the ledger's attempts and
+    # last attempt decide (with backoff) whether a failed version is due at all.
     return [_run_request(obj, f"sweep:{obj.version}:{now.isoformat()}", "schedule") for obj in due]
 
 

@@ -42,6 +42,7 @@ from resources.bronze.checkpoints import CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
 from resources.bronze.source_api import SourceApiResource
 from resources.bronze.sources import api_extraction, rds_extraction
+from resources.partition_lock import lock_name, locked_partition
 from resources.rds import RdsPostgresResource
 
 _PREVIEW_ROWS = 5
@@ -195,6 +196,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
             kinds={"postgres", "s3", "parquet"},
             description=f"Changes of {entity.schema}.{entity.source_table} by {entity.cursor_column}, per day.",
         )
+        @locked_partition(lambda context: lock_name("bronze", entity.name, context.partition_key))
         def _rds_asset(
             context: AssetExecutionContext,
             config: BronzeLoadConfig,
@@ -219,12 +221,14 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
         kinds={"api", "s3", "parquet"},
         description=f"Changes from the {entity.endpoint} API by {entity.cursor_column}, per day.",
     )
+    @locked_partition(lambda context: lock_name("bronze", entity.name, context.partition_key))
     def _api_asset(
         context: AssetExecutionContext,
         config: BronzeLoadConfig,
         bronze_lake: BronzeLakeResource,
         bronze_checkpoints: CheckpointStoreResource,
         bronze_source_api: SourceApiResource,
+        rds: RdsPostgresResource,  # the partition lock
     ) -> MaterializeResult:
         return _materialize(
             context,

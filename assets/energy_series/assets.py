@@ -47,6 +47,8 @@ from resources.energy_series.config import EnergySeriesConfig
 from resources.energy_series.processed_files import list_partition_files, read_file
 from resources.energy_series.readback import SeriesReadbackResource
 from resources.influxdb import InfluxDBResource
+from resources.partition_lock import lock_name, locked_partition
+from resources.rds import RdsPostgresResource
 
 REJECTED_BY_SERVER = "rejected_by_server"
 # Transport failures reaching S3 are the same 503 as an unreachable InfluxDB: worth a step retry.
@@ -125,12 +127,16 @@ def _bad_input(
     check_specs=CHECK_SPECS,
     description="Processed energy Parquet of one dataset and day, written to InfluxDB as points.",
 )
+@locked_partition(
+    lambda c: lock_name("energy_series", *(c.partition_key.keys_by_dimension[d] for d in ("dataset", "date")))
+)
 def energy_series(
     context: AssetExecutionContext,
     influxdb: InfluxDBResource,
     cloudwatch: CloudWatchMetricsResource,
     energy_series_config: EnergySeriesConfig,
     energy_series_readback: SeriesReadbackResource,
+    rds: RdsPostgresResource,  # the partition lock
 ) -> MaterializeResult:
     started = time.perf_counter()
     keys = context.partition_key.keys_by_dimension

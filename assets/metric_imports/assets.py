@@ -18,6 +18,7 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetMaterialization,
+    AssetObservation,
     BackfillPolicy,
     Failure,
     MetadataValue,
@@ -55,7 +56,7 @@ def imported_metrics(
     sns: SnsResource,
     cloudwatch: CloudWatchMetricsResource,
     metric_imports_config: MetricImportsConfig,
-) -> Iterator[AssetMaterialization | AssetCheckResult]:
+) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckResult]:
     """Metric records of JSON files under `imports/` of the imports bucket, in the `metrics` table."""
     config = metric_imports_config
     keys = list(context.partition_keys)
@@ -87,6 +88,12 @@ def imported_metrics(
             outcomes.append(outcome)
             if outcome.status in SUCCEEDED:
                 yield AssetMaterialization(
+                    asset_key=context.asset_key,
+                    partition=outcome.key,
+                    metadata=run_context | outcome.metadata,
+                )
+            elif outcome.status == FAILED:  # the partition shows its attempts and whether the sweep gave up
+                yield AssetObservation(
                     asset_key=context.asset_key,
                     partition=outcome.key,
                     metadata=run_context | outcome.metadata,

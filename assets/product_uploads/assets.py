@@ -34,6 +34,7 @@ from ecom_pipeline.product_uploads.object_keys import error_report_key
 from ecom_pipeline.product_uploads.records import item_timestamp, product_row, staged_item
 from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
+from resources.partition_lock import lock_name, locked_partition
 from resources.product_uploads import products_table as db
 from resources.product_uploads.config import ProductUploadsConfig
 from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
@@ -49,6 +50,7 @@ from resources.rds import RdsPostgresResource
     kinds={"s3", "dynamodb", "postgres"},
     description="One vendor CSV parsed and staged row by row in DynamoDB UploadRecords (pending_validation).",
 )
+@locked_partition(lambda context: lock_name("product_uploads", context.partition_key))
 def product_upload_records(
     context: AssetExecutionContext,
     rds: RdsPostgresResource,
@@ -186,6 +188,7 @@ def _stage(
     kinds={"dynamodb", "postgres", "sqs", "sns"},
     description="Staged rows validated: valid ones upserted into products, rejected ones reported (SQS, S3 CSV).",
 )
+@locked_partition(lambda context: lock_name("product_uploads", context.partition_key))
 def validated_products(
     context: AssetExecutionContext,
     rds: RdsPostgresResource,

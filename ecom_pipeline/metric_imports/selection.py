@@ -33,6 +33,29 @@ class FileVersion:
 class LedgerEntry:
     etag: str
     status: str
+    attempts: int = 1  # attempts of the key; a failure of a new version restarts the count at 1
+    last_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the hourly sweep retries a version whose import failed on the database."""
+
+    max_attempts: int
+    backoff: timedelta  # wait before the retry after attempt n: backoff * 2**(n-1)
+
+    def gave_up(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
+
+    def next_attempt_at(self, entry: LedgerEntry) -> datetime | None:
+        """When the sweep may retry `entry` (a failed version), or None once it gave up."""
+        if self.gave_up(entry.attempts) or entry.last_attempt_at is None:
+            return None
+        return entry.last_attempt_at + self.backoff * 2 ** (entry.attempts - 1)
+
+    def due(self, entry: LedgerEntry, now: datetime) -> bool:
+        at = self.next_attempt_at(entry)
+        return at is not None and now >= at
 
 
 def is_metric_file_key(key: str, imports_prefix: str) -> bool:
@@ -50,15 +73,18 @@ def files_needing_import(
     ledger: Mapping[str, LedgerEntry],
     now: datetime,
     settle_time: timedelta,
+    retry: RetryPolicy | None = None,
 ) -> list[S3ObjectVersion]:
-    """Versions never imported, whose import failed, or replaced by new content; files younger than
-    `settle_time` are left to the sensor so the sweep does not race it."""
+    """Versions never imported, whose import failed (when `retry` says it is time), or replaced by new
+    content; files younger than `settle_time` are left to the sensor so the sweep does not race it."""
     due = []
     for obj in objects:
         if now - obj.last_modified < settle_time:
             continue
         entry = ledger.get(obj.key)
-        if entry is None or entry.etag != obj.etag or entry.status not in SETTLED_STATUSES:
+        if entry is None or entry.etag != obj.etag:
+            due.append(obj)
+        elif entry.status not in SETTLED_STATUSES and (retry is None or retry.due(entry, now)):
             due.append(obj)
     return sorted(due, key=lambda obj: (obj.last_modified, obj.key))
 

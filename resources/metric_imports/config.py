@@ -45,6 +45,15 @@ class MetricImportsConfig(AwsClientResource):
     sweep_settle_minutes: int = Field(
         default=15, ge=0, description="The schedule leaves files younger than this to the sensor."
     )
+    sweep_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="The sweep stops retrying a version that failed this many times (one final alert); a "
+        "re-materialization from the UI still imports it.",
+    )
+    sweep_backoff_minutes: float = Field(
+        default=60.0, ge=0, description="The sweep retries a version after base * 2**(attempts-1) minutes."
+    )
     cloudwatch_namespace: str = Field(default="EcomPipeline/MetricImports")
     environment: str = Field(default="local", description="CloudWatch dimension `Environment` (ECOM_ENV).")
 

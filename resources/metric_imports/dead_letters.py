@@ -49,14 +49,17 @@ class DeadLetters:
         message: str,
         details: dict[str, Any],
         best_effort: bool = False,
+        alert: bool = True,
     ) -> int:
-        """One DLQ message and one SNS notification; `best_effort` when already failing for another reason."""
+        """One DLQ message and (with `alert`) one SNS notification; `best_effort` when already failing for
+        another reason."""
         body = self._message(file, reason_code, message, details)
         try:
             sent = self.sqs.send_messages(self.config.dlq_url, [body])
-            self.sns.publish(
-                self.config.notifications_topic_arn, f"Metric import {reason_code}: {file.key}", body
-            )
+            if alert:
+                self.sns.publish(
+                    self.config.notifications_topic_arn, f"Metric import {reason_code}: {file.key}", body
+                )
         except Exception:
             if not best_effort:
                 raise

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import psycopg2
 import psycopg2.extensions
 from dagster import DagsterLogManager, MetadataValue
 
@@ -29,6 +30,7 @@ from resources.metric_imports.ledger import (
     import_file_rows,
     record_failure,
     record_rejection,
+    set_failure_error,
 )
 from resources.rds import RdsPostgresResource, committed
 
@@ -100,7 +102,9 @@ class FileImporter:
                 lambda: self.in_transaction(write), f"import of {file.key}"
             )
         except TRANSIENT_DB_ERRORS as exc:
-            return self._fail(file, exc)
+            return self._fail(file, exc, f"import failed after {self.config.db_attempts} attempts")
+        except psycopg2.Error as exc:  # not transient: running the same transaction again cannot succeed
+            return self._fail(file, exc, "import failed on a database error that is not transient")
         seconds = prepared.read_seconds + time.perf_counter() - started
         status = ALREADY_IMPORTED if outcome.already_imported else IMPORTED
         return FileOutcome(
@@ -190,20 +194,58 @@ class FileImporter:
             },
         )
 
-    def _fail(self, file: FileVersion, exc: BaseException) -> FileOutcome:
-        """The database kept failing: nothing of the file was committed; mark it failed for the sweep."""
+    def _fail(self, file: FileVersion, exc: BaseException, what: str) -> FileOutcome:
+        """The database failed: nothing of the file was committed. Mark it failed, which counts the version's
+        attempts: the sweep retries it with backoff until `sweep_max_attempts`, and only the attempt that
+        reaches the limit sends the SNS alert (every attempt leaves its dead letter)."""
         detail = str(exc).strip()
         error = f"{type(exc).__name__}: {detail.splitlines()[0] if detail else ''}"
-        message = (
-            f"{file.key}: import failed after {self.config.db_attempts} attempts, no rows written ({error})"
-        )
-        self.log.error(message)
+        message = f"{file.key}: {what}, no rows written ({error})"
+        limit = self.config.sweep_max_attempts
+
+        def mark_failed(conn: psycopg2.extensions.connection) -> tuple[int | None, str]:
+            attempts = record_failure(conn, self.tables, file, message, self.run_id)
+            if attempts is None:
+                return None, message
+            if attempts < limit:
+                return (
+                    attempts,
+                    f"{message}; attempt {attempts} of {limit}, the hourly sweep retries it with backoff",
+                )
+            final = (
+                f"{message}; attempt {attempts} of {limit}: the sweep gives up on this version, "
+                "materialize its partition from the UI to import it"
+            )
+            set_failure_error(conn, self.tables, file, final)  # the ledger row says so too
+            return attempts, final
+
+        attempts: int | None = None
         try:
-            self.in_transaction(lambda conn: record_failure(conn, self.tables, file, message, self.run_id))
+            attempts, message = self.in_transaction(mark_failed)
         except Exception as ledger_exc:  # the database is the thing failing; the sweep still finds the file
             self.log.warning(f"could not mark {file.key} failed in the ledger: {type(ledger_exc).__name__}")
-        self.dead_letters.send(file, DATABASE_ERROR, message, {"error": error}, best_effort=True)
-        return FileOutcome(file.key, FAILED, message=message, metadata={"error_type": type(exc).__name__})
+        gave_up = attempts is not None and attempts >= limit
+        self.log.error(message)
+        self.dead_letters.send(
+            file,
+            DATABASE_ERROR,
+            message,
+            {"error": error, "attempts": attempts},
+            best_effort=True,
+            alert=gave_up,
+        )
+        return FileOutcome(
+            file.key,
+            FAILED,
+            message=message,
+            metadata={
+                "status": FAILED,
+                "error_type": type(exc).__name__,
+                "attempts": attempts if attempts is not None else -1,  # -1: the ledger could not be written
+                "max_attempts": limit,
+                "sweep_gave_up": gave_up,
+            },
+        )
 
 
 def _imported_metadata(

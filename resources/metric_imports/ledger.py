@@ -5,6 +5,7 @@ and end (and retries them whole) and tests can point the same code at an isolate
 """
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,7 +17,15 @@ from psycopg2 import sql
 from ecom_pipeline.errors import ServiceUnavailableError
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
 from ecom_pipeline.metric_imports.rejections import DATABASE_ERROR, Rejection
-from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED, FileVersion, LedgerEntry
+from ecom_pipeline.metric_imports.selection import (
+    FAILED,
+    IMPORTED,
+    REJECTED,
+    FileVersion,
+    LedgerEntry,
+    RetryPolicy,
+)
+from resources.partition_lock import ADVISORY_KEY_SQL, lock_name
 
 # Errors after which the same transaction can succeed if simply run again.
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
@@ -46,6 +55,9 @@ class ImportTables:
     def describe_metrics(self) -> str:
         return f"{self.schema}.{self.metrics}"
 
+    def describe_ledger(self) -> str:
+        return f"{self.schema}.{self.ledger}"
+
 
 @dataclass(frozen=True)
 class FileRowStats:
@@ -73,7 +85,9 @@ def import_file_rows(
     """Replace the key's rows by the file's rows, mark the version imported and read the check figures; the
     caller commits.
 
-    An advisory lock on the key serialises concurrent runs of the same file (sensor and sweep), and the
+    An advisory lock on the key (the shared partition lock of resources/partition_lock.py, named
+    `metric_import:<key>` as before so old and new deployments exclude each other) serialises concurrent runs
+    of the same file (sensor, sweep, a manual run), and the
     ledger check inside that lock makes a duplicate event a no-op. A new file takes four round trips (lock,
     ledger check and delete; COPY; ledger row and check figures; the caller's commit) rather than eight: on
     RDS each is network latency, and in a busy run each is also a wait for the GIL.
@@ -81,7 +95,12 @@ def import_file_rows(
     with conn.cursor() as cur:
         cur.execute(
             _claim_statement(tables),
-            {"lock": f"metric_import:{file.key}", "key": file.key, "etag": file.etag, "imported": IMPORTED},
+            {
+                "name": lock_name("metric_import", file.key),
+                "key": file.key,
+                "etag": file.etag,
+                "imported": IMPORTED,
+            },
         )
         already_imported, replaced = cur.fetchone()
         if already_imported:
@@ -119,7 +138,7 @@ def _claim_statement(tables: ImportTables) -> sql.Composed:
     """Lock the key, then (in a statement that sees what the lock waited for) report whether this version is
     already imported and, if not, delete the key's earlier rows."""
     return sql.SQL(
-        "SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0)); "
+        f"SELECT pg_advisory_xact_lock({ADVISORY_KEY_SQL}); "
         "WITH done AS (SELECT 1 FROM {ledger} WHERE file_key = %(key)s AND etag = %(etag)s "
         "AND status = %(imported)s), "
         "replaced AS (DELETE FROM {metrics} WHERE source_file = %(key)s AND NOT EXISTS (SELECT 1 FROM done) "
@@ -158,8 +177,9 @@ def record_rejection(
 
 def record_failure(
     conn: psycopg2.extensions.connection, tables: ImportTables, file: FileVersion, error: str, run_id: str
-) -> None:
-    """Mark the version failed so the schedule's sweep retries it; never downgrades an imported version."""
+) -> int | None:
+    """Mark the version failed so the schedule's sweep retries it (with backoff, up to its limit); never
+    downgrades an imported version. Returns the version's attempts so far (None if it was imported)."""
     with conn.cursor() as cur:
         cur.execute(
             *_ledger_upsert(
@@ -175,6 +195,21 @@ def record_failure(
                 keep_if_imported=True,
             )
         )
+        row = cur.fetchone()
+    return int(row[0]) if row else None
+
+
+def set_failure_error(
+    conn: psycopg2.extensions.connection, tables: ImportTables, file: FileVersion, error: str
+) -> None:
+    """Replace the error of the version's `failed` row (the final message once the sweep gives up)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("UPDATE {} SET error = %s WHERE file_key = %s AND etag = %s AND status = %s").format(
+                tables.ledger_id
+            ),
+            [error, file.key, file.etag, FAILED],
+        )
 
 
 def _ledger_upsert(
@@ -184,10 +219,17 @@ def _ledger_upsert(
     columns.update(values)
     names = list(columns)
     updates = [sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n)) for n in names if n != "file_key"]
-    updates.append(sql.SQL("attempts = ledger.attempts + 1"))
+    # Attempts of the key; a failure of a new version starts again at 1, so the sweep's retry limit (which
+    # looks at failed rows only) counts the failing version's attempts.
+    updates.append(
+        sql.SQL(
+            "attempts = CASE WHEN EXCLUDED.status = 'failed' AND ledger.etag <> EXCLUDED.etag THEN 1 "
+            "ELSE ledger.attempts + 1 END"
+        )
+    )
     guard = sql.SQL(" WHERE NOT (ledger.status = 'imported' AND ledger.etag = EXCLUDED.etag)")
     statement = sql.SQL(
-        "INSERT INTO {} AS ledger ({}) VALUES ({}) ON CONFLICT (file_key) DO UPDATE SET {}{}"
+        "INSERT INTO {} AS ledger ({}) VALUES ({}) ON CONFLICT (file_key) DO UPDATE SET {}{} RETURNING attempts"
     ).format(
         tables.ledger_id,
         sql.SQL(", ").join(sql.Identifier(n) for n in names),
@@ -198,11 +240,46 @@ def _ledger_upsert(
     return statement, [columns[n] for n in names]
 
 
-def ledger_entries(conn: psycopg2.extensions.connection, tables: ImportTables) -> dict[str, LedgerEntry]:
-    """Every key's last attempted version and status, for the schedule's sweep."""
+def ledger_entries(
+    conn: psycopg2.extensions.connection, tables: ImportTables, keys: Sequence[str]
+) -> dict[str, LedgerEntry]:
+    """The last attempted version, status and attempts of each of `keys` (one page of a listing, so the cost
+    follows the page, not the ledger)."""
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("SELECT file_key, etag, status FROM {}").format(tables.ledger_id))
-        return {key: LedgerEntry(etag=etag, status=status) for key, etag, status in cur.fetchall()}
+        cur.execute(
+            sql.SQL(
+                "SELECT file_key, etag, status, attempts, last_attempt_at FROM {} WHERE file_key = ANY(%s)"
+            ).format(tables.ledger_id),
+            [list(keys)],
+        )
+        return {row[0]: LedgerEntry(*row[1:]) for row in cur.fetchall()}
+
+
+def failed_versions(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    retry: RetryPolicy,
+    now: datetime,
+    limit: int,
+) -> list[tuple[str, LedgerEntry]]:
+    """Failed versions whose retry is due under `retry` (`RetryPolicy.due`, in SQL), longest waiting first:
+    a bounded query on the status index, however large the ledger."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT file_key, etag, status, attempts, last_attempt_at FROM {} WHERE status = %(failed)s "
+                "AND attempts < %(max)s AND last_attempt_at + make_interval(secs => %(backoff)s "
+                "* power(2, attempts - 1)) <= %(now)s ORDER BY last_attempt_at LIMIT %(limit)s"
+            ).format(tables.ledger_id),
+            {
+                "failed": FAILED,
+                "max": retry.max_attempts,
+                "backoff": retry.backoff.total_seconds(),
+                "now": now,
+                "limit": limit,
+            },
+        )
+        return [(row[0], LedgerEntry(*row[1:])) for row in cur.fetchall()]
 
 
 _DUPLICATE_EXAMPLES = 10

@@ -19,6 +19,7 @@ from assets.metric_imports import metric_imports_job
 from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
 from ecom_pipeline.metric_imports.selection import FileVersion
+from ecom_pipeline.sensor_cursors import PrefixScanCursor
 from resources import build_resources
 from resources.metric_imports.ledger import ImportTables, record_failure
 from sensors.metric_imports import (
@@ -162,7 +163,27 @@ def test_duplicate_event_maps_to_the_same_run_key_and_imports_once(
     assert import_env.ledger(key)["attempts"] == 1
 
 
-def test_schedule_sweeps_never_imported_and_failed_files_only(
+def _record_failure(env: ImportEnv, key: str, etag: str) -> None:
+    conn = psycopg2.connect(env.dsn)
+    with conn:
+        record_failure(
+            conn,
+            ImportTables(env.schema),
+            FileVersion(env.bucket, key, etag, 10),
+            f"{key}: import failed after 4 attempts, no rows written (OperationalError)",
+            run_id="earlier-run",
+        )
+    conn.close()
+
+
+def _cursor_past_everything(at: datetime) -> str:
+    """A sensor whose fast path has passed every key and whose reconciliation window starts at `at`."""
+    return PrefixScanCursor(
+        after={"imports/": "imports/~"}, sweep_started=at, sweep_since=at, passes=3
+    ).to_json()
+
+
+def test_schedule_sweeps_failed_files_and_the_sensor_reconciles_never_imported_ones(
     import_env: ImportEnv, daemon_instance: DagsterInstance
 ):
     import_env.put("imports/done.json", metric_records(5))
@@ -170,32 +191,31 @@ def test_schedule_sweeps_never_imported_and_failed_files_only(
     import_env.put("imports/bad.json", b"not json")
     assert not import_env.run("imports/bad.json").success
     failed_etag = import_env.put("imports/failed.json", metric_records(5))
-    conn = psycopg2.connect(import_env.dsn)
-    with conn:
-        record_failure(
-            conn,
-            ImportTables(import_env.schema),
-            FileVersion(import_env.bucket, "imports/failed.json", failed_etag, 10),
-            "imports/failed.json: import failed after 4 attempts, no rows written (OperationalError)",
-            run_id="earlier-run",
-        )
-    conn.close()
-    import_env.put("imports/missed.json", metric_records(5))
+    _record_failure(import_env, "imports/failed.json", failed_etag)
+    missed_etag = import_env.put("imports/missed.json", metric_records(5))
     later = datetime.now(UTC) + timedelta(hours=1)
 
     sweep = _sweep(import_env, daemon_instance, later)
 
-    assert sorted(r.partition_key for r in sweep.run_requests) == [
-        "imports/failed.json",
-        "imports/missed.json",
-    ]
+    # The sweep retries the failed file (its backoff of 60 min has passed); the never-imported one is the
+    # sensor's: its reconciliation page finds the file without a ledger row, though the fast path passed it.
+    assert [r.partition_key for r in sweep.run_requests] == ["imports/failed.json"]
     assert all(r.run_key.startswith("sweep:") and later.isoformat() in r.run_key for r in sweep.run_requests)
+    reconciled = _tick(import_env, daemon_instance, _cursor_past_everything(later))
+    assert [r.partition_key for r in reconciled.run_requests] == ["imports/missed.json"]
+    (request,) = reconciled.run_requests
+    assert request.run_key.startswith("reconcile:") and request.run_key.endswith(
+        f"imports/missed.json@{missed_etag}"
+    )
+    assert list(reconciled.dynamic_partitions_requests[0].partition_keys) == ["imports/missed.json"]
+    daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, ["imports/missed.json"])
     partitions = set(daemon_instance.get_dynamic_partitions(metric_import_file_partitions.name))
     assert {"imports/failed.json", "imports/missed.json"} <= partitions
 
-    for request in sweep.run_requests:
+    for request in [*sweep.run_requests, *reconciled.run_requests]:
         assert import_env.run(request.partition_key).success
     assert not _sweep(import_env, daemon_instance, later + timedelta(hours=1)).run_requests
+    assert not _tick(import_env, daemon_instance, _cursor_past_everything(later)).run_requests
 
 
 def test_schedule_leaves_fresh_files_to_the_sensor(import_env: ImportEnv, daemon_instance: DagsterInstance):
@@ -204,14 +224,31 @@ def test_schedule_leaves_fresh_files_to_the_sensor(import_env: ImportEnv, daemon
     sweep = _sweep(import_env, daemon_instance, datetime.now(UTC))
 
     assert not sweep.run_requests
-    assert "1 younger than 15 min are left to metric_imports_sensor" in sweep.skip_message
+    assert "no failed import due for a retry" in sweep.skip_message
+
+
+def test_schedule_backs_off_and_gives_up_after_the_limit(
+    import_env: ImportEnv, daemon_instance: DagsterInstance
+):
+    etag = import_env.put("imports/flaky.json", metric_records(2))
+    _record_failure(import_env, "imports/flaky.json", etag)
+    now = datetime.now(UTC)
+    assert not _sweep(import_env, daemon_instance, now + timedelta(minutes=30)).run_requests  # backing off
+    assert [
+        r.partition_key for r in _sweep(import_env, daemon_instance, now + timedelta(minutes=61)).run_requests
+    ] == ["imports/flaky.json"]
+    for _ in range(4):  # attempts 2..5 of 5
+        _record_failure(import_env, "imports/flaky.json", etag)
+    assert import_env.ledger("imports/flaky.json")["attempts"] == 5
+    given_up = _sweep(import_env, daemon_instance, now + timedelta(days=365))
+    assert not given_up.run_requests and "given up after 5 attempts" in given_up.skip_message
 
 
 def test_schedule_skips_a_file_whose_run_is_in_flight(
     import_env: ImportEnv, daemon_instance: DagsterInstance
 ):
-    import_env.put("imports/running.json", metric_records(2))
-    import_env.put("imports/waiting.json", metric_records(2))
+    for key in ("imports/running.json", "imports/waiting.json"):
+        _record_failure(import_env, key, import_env.put(key, metric_records(2)))
     job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, ["imports/running.json"])
     daemon_instance.create_run_for_job(
@@ -228,7 +265,7 @@ def test_schedule_skips_files_of_a_batch_run_in_flight(
 ):
     keys = ["imports/in-batch/a.json", "imports/in-batch/b.json", "imports/in-batch/c.json"]
     for key in [*keys, "imports/after.json"]:
-        import_env.put(key, metric_records(2))
+        _record_failure(import_env, key, import_env.put(key, metric_records(2)))
     job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
     daemon_instance.create_run_for_job(

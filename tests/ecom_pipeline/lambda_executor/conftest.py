@@ -19,11 +19,16 @@ BASE_EXECUTOR_CONFIG = {
     "step_start_timeout_seconds": 90.0,
     "timeout_grace_seconds": 2.0,
 }
+TIMEOUT_FUNCTION_SECONDS = 20
 
 
 @pytest.fixture(scope="session")
 def step_functions(stack_env: dict[str, str]) -> dict[str, str]:
-    """Test functions: a basic one, one whose handler is missing, one with a 4 s timeout, one for termination."""
+    """Test functions: a basic one, one whose handler is missing, one with a short timeout, one for termination.
+
+    The timeout function's limit is long enough for a cold start on a loaded machine (init may take as long
+    as the timeout) and far shorter than its op, which never finishes on its own.
+    """
     names = {}
     preload = f"{INSTANCE_MODULES},{MODULE}"
     preload_tests = step_environment(
@@ -32,7 +37,7 @@ def step_functions(stack_env: dict[str, str]) -> dict[str, str]:
     specs = {
         "basic": dict(timeout_s=60),
         "crash": dict(handler="step_handler.missing_handler", timeout_s=30),
-        "timeout": dict(timeout_s=4),
+        "timeout": dict(timeout_s=TIMEOUT_FUNCTION_SECONDS),
         "slow": dict(timeout_s=120),
     }
     for kind, spec in specs.items():

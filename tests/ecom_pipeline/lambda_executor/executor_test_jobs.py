@@ -91,14 +91,29 @@ def crash_job():
     on_broken_function()
 
 
+OUTLIVED_MESSAGE = "outlives_timeout slept to the end: the function's timeout did not stop it"
+
+
 @op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: scenario_function_name("timeout")})
-def outlives_timeout():
-    time.sleep(60)
+def outlives_timeout(context):
+    time.sleep(600)  # far beyond the function's timeout: only the timeout can end this step
+    context.log.info(OUTLIVED_MESSAGE)
 
 
 @job(executor_def=lambda_executor)
 def timeout_job():
     outlives_timeout()
+
+
+@op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: scenario_function_name("timeout")})
+def warms_the_timeout_function(context):
+    context.log.info("the timeout function has a warm worker")
+
+
+@job(executor_def=lambda_executor)
+def warm_timeout_function_job():
+    """Leaves a warm worker behind, so the timed-out step does not spend its function time on a cold start."""
+    warms_the_timeout_function()
 
 
 @op(out=Out(Nothing), tags={LAMBDA_FUNCTION_TAG: scenario_function_name("slow")})
