@@ -65,12 +65,14 @@ class BronzeSandbox:
         values.update(overrides)
         return BronzeLakeResource(**values)
 
-    def resources(self, **lake_overrides: Any) -> dict[str, Any]:
+    def resources(self, rds_settings: dict[str, Any] | None = None, **lake_overrides: Any) -> dict[str, Any]:
         secrets = SecretsManagerResource()
         return {
             "bronze_lake": self.lake(**lake_overrides),
             "bronze_checkpoints": CheckpointStoreResource(table_name=os.environ["CHECKPOINT_TABLE"]),
-            "rds": RdsPostgresResource(secrets=secrets, secret_name=os.environ["RDS_SECRET_NAME"]),
+            "rds": RdsPostgresResource(
+                secrets=secrets, secret_name=os.environ["RDS_SECRET_NAME"], **(rds_settings or {})
+            ),
             "bronze_source_api": SourceApiResource(
                 payments_url=self.api_urls.get("payments", "http://127.0.0.1:9/payments"),
                 shipments_url=self.api_urls.get("shipments", "http://127.0.0.1:9/shipments"),
@@ -81,12 +83,17 @@ class BronzeSandbox:
         }
 
     def run(
-        self, entities: list[EntitySpec], partition: str, tags: dict | None = None, **lake_overrides: Any
+        self,
+        entities: list[EntitySpec],
+        partition: str,
+        tags: dict | None = None,
+        rds_settings: dict[str, Any] | None = None,
+        **lake_overrides: Any,
     ) -> ExecuteInProcessResult:
         return materialize(
             [build_bronze_asset(e) for e in entities],
             partition_key=partition,
-            resources=self.resources(**lake_overrides),
+            resources=self.resources(rds_settings, **lake_overrides),
             instance=self.instance,
             tags=tags,
             raise_on_error=False,

@@ -157,13 +157,12 @@ def test_backend_terminated_mid_stream_fails_the_step(faulty):
     _converges(sandbox, entity, clean)
 
 
-def test_statement_timeout_fails_the_step(faulty, monkeypatch):
+def test_statement_timeout_fails_the_step(faulty):
     sandbox, entity, clean = faulty
     state = _lake_state(sandbox, entity)
     _set_fault(sandbox, "sleep")
-    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=1000")  # every source connection of this run
-    failed = sandbox.run([entity], "2026-06-10")
-    monkeypatch.delenv("PGOPTIONS")
+    # The resource sets statement_timeout on every source connection it opens.
+    failed = sandbox.run([entity], "2026-06-10", rds_settings={"statement_timeout_ms": 1000})
     _assert_failed_and_untouched(sandbox, entity, failed, state, "statement timeout")
     _converges(sandbox, entity, clean)
 
