@@ -98,6 +98,13 @@ def big_table(stack_env, unique) -> Iterator[str]:
         )
     yield name
     with psycopg2.connect(os.environ["ECOM_SOURCE_DSN"]) as conn, conn.cursor() as cur:
+        # The stalled COPY's server backend still holds a lock on the table (it waits to send into a proxy
+        # that reads nothing): end it, or DROP TABLE waits for it forever.
+        cur.execute(
+            "SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE c.relname = %s AND l.pid <> pg_backend_pid()",
+            (name,),
+        )
         cur.execute(psycopg2.sql.SQL("DROP TABLE {}").format(psycopg2.sql.Identifier(name)))
 
 
@@ -114,7 +121,7 @@ class _StallAfterFirstWrite:
 
 
 def test_copy_through_a_proxy_that_stops_answering_fails_naming_the_server(
-    rds_via_proxy, proxy, big_table
+    big_table, rds_via_proxy, proxy
 ) -> None:
     conn = rds_via_proxy.connect()
     sink = _StallAfterFirstWrite(proxy)
