@@ -88,33 +88,24 @@ class InfluxDBResource(DeploymentOnlyFields):
 
     def check_auth(self) -> None:
         """Fail fast on a wrong token: an empty write is accepted with 204 only when the token is valid."""
-        try:
-            response = requests.post(
-                f"{self.url.rstrip('/')}/api/v2/write",
-                params={"org": self.org, "bucket": self.bucket, "precision": "ns"},
-                headers={"Authorization": f"Token {self._token()}"},
-                data=b"",
-                timeout=self.timeout_ms / 1000,
-            )
-        except requests.RequestException as exc:
-            raise ServiceUnavailableError(
-                f"InfluxDB unreachable at {self.url}: {type(exc).__name__}"
-            ) from None
-        if response.status_code in (401, 403):
-            raise ConfigurationError(
-                f"InfluxDB at {self.url} rejected the token (HTTP {response.status_code})"
-            )
+        response = self._authorized(
+            "POST",
+            "/api/v2/write",
+            params={"org": self.org, "bucket": self.bucket, "precision": "ns"},
+            data=b"",
+        )
         if response.status_code >= 500:
             raise ServiceUnavailableError(f"InfluxDB at {self.url} answered HTTP {response.status_code}")
 
-    def query(self, influxql: str, database: str | None = None) -> dict[str, Any]:
-        """Run InfluxQL on `/query` (db = bucket; on 2.x through its DBRP mapping), timestamps in ns."""
+    def _authorized(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """One HTTP call with the token: unreachable -> ServiceUnavailableError, 401/403 -> ConfigurationError."""
         try:
-            response = requests.get(
-                f"{self.url.rstrip('/')}/query",
-                params={"db": database or self.bucket, "q": influxql, "epoch": "ns"},
+            response = requests.request(
+                method,
+                f"{self.url.rstrip('/')}{path}",
                 headers={"Authorization": f"Token {self._token()}"},
                 timeout=self.timeout_ms / 1000,
+                **kwargs,
             )
         except requests.RequestException as exc:
             raise ServiceUnavailableError(
@@ -124,6 +115,13 @@ class InfluxDBResource(DeploymentOnlyFields):
             raise ConfigurationError(
                 f"InfluxDB at {self.url} rejected the token (HTTP {response.status_code})"
             )
+        return response
+
+    def query(self, influxql: str, database: str | None = None) -> dict[str, Any]:
+        """Run InfluxQL on `/query` (db = bucket; on 2.x through its DBRP mapping), timestamps in ns."""
+        response = self._authorized(
+            "GET", "/query", params={"db": database or self.bucket, "q": influxql, "epoch": "ns"}
+        )
         if response.status_code >= 500 or response.status_code == 429:
             raise ServiceUnavailableError(
                 f"InfluxDB query failed with HTTP {response.status_code}: {response.text[:200]}"

@@ -158,12 +158,14 @@ def run_product_upload(ctx: DemoContext, summary: DemoSummary) -> None:
 def run_metric_imports(ctx: DemoContext, summary: DemoSummary) -> None:
     """Several new files in one tick: the sensor batches them into one run over a partition range."""
     bucket = os.environ["IMPORTS_BUCKET"]
+    # Named like the other metric files, by time, so a new file sorts after the sensor's cursor and its fast
+    # path finds it in this tick (a file named below the cursor waits for the reconciliation pass).
     stamp = f"{datetime.now(UTC):%Y%m%d%H%M%S}_{uuid.uuid4().hex[:6]}"
-    keys = [f"imports/lambda_demo_{stamp}_{n}.json" for n in range(METRIC_FILES)]
+    keys = [f"imports/metrics_{stamp}_lambda_demo_{n}.json" for n in range(METRIC_FILES)]
     for n, key in enumerate(keys):
         boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=metric_json(METRIC_ROWS, seed=n))
     ctx.log(
-        f"put {METRIC_FILES} files under s3://{bucket}/imports/lambda_demo_{stamp}_* ({METRIC_ROWS} records each)"
+        f"put {METRIC_FILES} files under s3://{bucket}/imports/metrics_{stamp}_lambda_demo_* ({METRIC_ROWS} records each)"
     )
     requests = ctx.evaluate_sensor("metric_imports_sensor")
 
