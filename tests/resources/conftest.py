@@ -1,6 +1,8 @@
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
+from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -26,3 +28,16 @@ def make_secret(stack_env) -> Iterator[Callable[[dict], str]]:
     yield make
     for name in created:
         client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+@pytest.fixture
+def source_creds(stack_env) -> dict:
+    """The stack's source database as the JSON an RDS secret holds."""
+    url = urlparse(os.environ["ECOM_SOURCE_DSN"])
+    return {
+        "username": url.username,
+        "password": url.password,
+        "host": url.hostname,
+        "port": url.port,
+        "dbname": url.path.lstrip("/"),
+    }

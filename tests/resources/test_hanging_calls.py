@@ -51,18 +51,6 @@ def outcome(call: Callable[[], Any]) -> BaseException | Any:
 
 
 @pytest.fixture
-def source_creds(stack_env) -> dict:
-    url = urlparse(os.environ["ECOM_SOURCE_DSN"])
-    return {
-        "username": url.username,
-        "password": url.password,
-        "host": url.hostname,
-        "port": url.port,
-        "dbname": url.path.lstrip("/"),
-    }
-
-
-@pytest.fixture
 def proxy(source_creds) -> Iterator[StallingProxy]:
     proxy = StallingProxy(source_creds["host"], int(source_creds["port"]))
     yield proxy

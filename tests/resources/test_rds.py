@@ -1,6 +1,3 @@
-import os
-from urllib.parse import urlparse
-
 import psycopg2
 import pytest
 from psycopg2 import sql
@@ -8,18 +5,6 @@ from psycopg2 import sql
 from ecom_pipeline.errors import ConfigurationError
 from resources.rds import DatabaseUnavailableError, RdsPostgresResource
 from resources.secrets import SecretsManagerResource
-
-
-@pytest.fixture
-def source_creds(stack_env) -> dict:
-    url = urlparse(os.environ["ECOM_SOURCE_DSN"])
-    return {
-        "username": url.username,
-        "password": url.password,
-        "host": url.hostname,
-        "port": url.port,
-        "dbname": url.path.lstrip("/"),
-    }
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
-import psycopg2
 import pytest
 from dagster import (
     DagsterInstance,
@@ -18,10 +17,8 @@ from dagster import (
 from assets.metric_imports import metric_imports_job
 from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
-from ecom_pipeline.metric_imports.selection import FileVersion
 from ecom_pipeline.sensor_cursors import PrefixScanCursor
 from resources import build_resources
-from resources.metric_imports.ledger import ImportTables, record_failure
 from sensors.metric_imports import (
     ETAG_TAG,
     FILE_COUNT_TAG,
@@ -164,16 +161,9 @@ def test_duplicate_event_maps_to_the_same_run_key_and_imports_once(
 
 
 def _record_failure(env: ImportEnv, key: str, etag: str) -> None:
-    conn = psycopg2.connect(env.dsn)
-    with conn:
-        record_failure(
-            conn,
-            ImportTables(env.schema),
-            FileVersion(env.bucket, key, etag, 10),
-            f"{key}: import failed after 4 attempts, no rows written (OperationalError)",
-            run_id="earlier-run",
-        )
-    conn.close()
+    env.record_failure(
+        key, etag, f"{key}: import failed after 4 attempts, no rows written (OperationalError)"
+    )
 
 
 def _cursor_past_everything(at: datetime) -> str:
@@ -191,7 +181,11 @@ def test_schedule_sweeps_failed_files_and_the_sensor_reconciles_never_imported_o
     import_env.put("imports/bad.json", b"not json")
     assert not import_env.run("imports/bad.json").success
     failed_etag = import_env.put("imports/failed.json", metric_records(5))
-    _record_failure(import_env, "imports/failed.json", failed_etag)
+    import_env.record_failure(
+        "imports/failed.json",
+        failed_etag,
+        "imports/failed.json: import failed after 4 attempts, no rows written (OperationalError)",
+    )
     missed_etag = import_env.put("imports/missed.json", metric_records(5))
     later = datetime.now(UTC) + timedelta(hours=1)
 

@@ -23,8 +23,10 @@ from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions, partition_range_tags
 from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.database import apply_schema, create_metric_import_sandbox, drop_schema
+from ecom_pipeline.metric_imports.selection import FileVersion
 from resources import build_resources
 from resources.metric_imports.config import MetricImportsConfig
+from resources.metric_imports.ledger import ImportTables, record_failure
 from tests.live_stack import drain_queue, fetch_row
 
 
@@ -69,6 +71,19 @@ class ImportEnv:
         )
         etag = _client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)["ETag"]
         return etag.strip('"')
+
+    def record_failure(self, key: str, etag: str, error: str) -> None:
+        """A ledger row saying an earlier run's import of this version failed (what the sweep retries)."""
+        conn = psycopg2.connect(self.dsn)
+        with conn:
+            record_failure(
+                conn,
+                ImportTables(self.schema),
+                FileVersion(self.bucket, key, etag, 10),
+                error,
+                run_id="earlier-run",
+            )
+        conn.close()
 
     def run(self, key: str, config: MetricImportsConfig | None = None):
         """Materialize one file's partition the way a sensor-launched run would."""

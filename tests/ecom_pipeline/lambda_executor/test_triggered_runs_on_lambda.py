@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import psycopg2
 import pytest
 from dagster import (
     AssetKey,
@@ -39,13 +38,11 @@ from deploy.local.sources.energy_files import energy_key, energy_parquet
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.definitions import pipeline_definitions
 from ecom_pipeline.lambda_executor import lambda_executor, markers
-from ecom_pipeline.metric_imports.selection import FileVersion
 from resources import build_resources
 from resources.bronze.checkpoints import CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
 from resources.energy_series.config import EnergySeriesConfig
 from resources.influxdb import InfluxDBResource
-from resources.metric_imports.ledger import ImportTables, record_failure
 from tests.assets.metric_imports.sandbox import (  # noqa: F401 (fixtures)
     ImportEnv,
     import_env_fixture,
@@ -198,16 +195,7 @@ def test_metric_imports_sweep_schedule_runs_in_lambda(
     key = f"imports/sweep_{uuid.uuid4().hex[:8]}.json"
     etag = import_env.put(key, metric_records(7, name="swept"))
     # The sweep retries files whose last import failed (the sensor reconciles never-imported ones).
-    conn = psycopg2.connect(import_env.dsn)
-    with conn:
-        record_failure(
-            conn,
-            ImportTables(import_env.schema),
-            FileVersion(import_env.bucket, key, etag, 10),
-            f"{key}: import failed (OperationalError)",
-            run_id="earlier-run",
-        )
-    conn.close()
+    import_env.record_failure(key, etag, f"{key}: import failed (OperationalError)")
     defs = _definitions("metric_imports", {"metric_imports_config": import_env.config})
     context = DemoContext(instance, defs, log=lambda _: None)
     later = datetime.now(UTC) + timedelta(hours=1)  # past the sweep's settle time
