@@ -11,12 +11,13 @@ Everything goes to throwaway resources (schema, bucket, table, queue, topic), re
 wall times, rows/s, the ratio pipeline / plain (goal: <= 1.3) and the staging step alone against plain, and
 the process's peak RSS.
 
-`--memory` instead measures what reading one upload costs in memory (download + parse, the part that holds
-the whole CSV), each in a fresh process, for a file of `--rows` rows and one ten times larger: once under the
-default `max_upload_bytes` and once with a limit below both files (refused before a byte is read).
+`--memory` instead measures the peak RSS of both assets materialized for one upload, each time in a fresh
+process, for a file of `--rows` rows and one ten times larger: once under the default `max_upload_bytes` and
+once with a limit below both files (refused before a byte is read).
 """
 
 import argparse
+import json
 import os
 import resource
 import sys
@@ -103,70 +104,126 @@ def _sensor_bench(objects: int, vendors: int = 50) -> None:
         delete_bucket(s3, bucket)
 
 
-def _memory_child(bucket: str, key: str, limit: int) -> None:
-    """In a fresh process: read one upload as product_upload_records does; print peak RSS and the outcome."""
-    from ecom_pipeline.product_uploads.csv_parser import UploadFileError, parse_upload_csv
-    from ecom_pipeline.product_uploads.object_keys import parse_upload_key
-    from resources.product_uploads.upload_objects import UploadSource, download
+def _reset_peak_rss() -> float:
+    """Reset the kernel's high-water mark to the current RSS (MiB), so the peak measures the run, not the
+    imports before it (Linux: writing 5 to clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    return _rss_status("VmHWM")
 
-    client = ProductUploadsConfig(
-        uploads_bucket=bucket, errors_queue_url="-", notifications_topic_arn="-"
-    ).client("s3")
-    version = head_object_version(client, bucket, key)
-    source = UploadSource(make_upload_id(VENDOR, version), bucket, parse_upload_key(key), version)
-    before = _peak_rss_mib()
-    try:
-        outcome = f"parsed {len(parse_upload_csv(download(client, source, limit), source.uri).rows):,} rows"
-    except UploadFileError as exc:
-        outcome = "refused: " + exc.reason.split(";")[0]
-    print(f"{_peak_rss_mib():.1f} {before:.1f} {outcome}")
+
+def _rss_status(field: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _memory_child(spec_json: str) -> None:
+    """In a fresh process: materialize both upload assets for one upload; print peak RSS and the outcome."""
+    spec = json.loads(spec_json)
+    config = ProductUploadsConfig(
+        uploads_bucket=spec["bucket"],
+        errors_queue_url=spec["queue_url"],
+        notifications_topic_arn=spec["topic_arn"],
+        db_schema=spec["schema"],
+        max_upload_bytes=spec["limit"],
+    )
+    version = head_object_version(config.client("s3"), spec["bucket"], spec["key"])
+    upload_id = make_upload_id(VENDOR, version)
+    instance = DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(product_upload_partitions.name, [upload_id])
+    before = _reset_peak_rss()
+    result = materialize(
+        [product_upload_records, validated_products],
+        partition_key=upload_id,
+        resources=build_resources()
+        | {
+            "product_uploads_config": config,
+            "product_uploads_records": UploadRecordsResource(table_name=spec["table"]),
+        },
+        instance=instance,
+        tags={UPLOAD_KEY_TAG: spec["key"], UPLOAD_ETAG_TAG: version.etag},
+        raise_on_error=False,
+    )
+    metadata = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
+    if "validated_products" in metadata:
+        validated = metadata["validated_products"]
+        outcome = (
+            f"staged and validated {validated['total_records'].value:,} rows "
+            f"({validated['rejected_records'].value:,} rejected)"
+        )
+    else:
+        failures = [e.step_failure_data.error.message for e in result.all_events if e.is_step_failure]
+        outcome = "refused: " + (
+            failures[0].split(": ", 1)[-1].split(";")[0] if failures else "no step failure?"
+        )
+    print(f"{_rss_status('VmHWM'):.1f} {before:.1f} {outcome}")
 
 
 def _memory_bench(rows: int) -> int:
+    """Peak RSS of both upload steps (one process each time) for an upload of `rows` rows and one 10x larger."""
     import subprocess
 
-    s3 = boto3.client("s3")
-    bucket = f"bench-upload-memory-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=bucket)
+    suffix = uuid.uuid4().hex[:8]
+    dsn = os.environ["ECOM_SOURCE_DSN"]
+    s3, sqs, sns, dynamodb = (boto3.client(s) for s in ("s3", "sqs", "sns", "dynamodb"))
+    spec = {
+        "bucket": f"bench-upload-memory-{suffix}",
+        "schema": f"bench_upload_memory_{suffix}",
+        "table": f"bench-UploadRecords-memory-{suffix}",
+    }
+    s3.create_bucket(Bucket=spec["bucket"])
+    create_upload_sandbox(dsn, spec["schema"], {VENDOR: "active"})
+    _create_table(spec["table"])
+    spec["queue_url"] = sqs.create_queue(QueueName=f"bench-upload-memory-{suffix}")["QueueUrl"]
+    spec["topic_arn"] = sns.create_topic(Name=f"bench-upload-memory-{suffix}")["TopicArn"]
     default_limit = ProductUploadsConfig.model_fields["max_upload_bytes"].default
     try:
         files = []
         for scale in (1, 10):
-            body = vendor_csv(VENDOR, rows * scale, bad_rows=0)
-            key = f"uploads/{VENDOR}/memory_{scale}x.csv"
-            s3.put_object(Bucket=bucket, Key=key, Body=body)
-            files.append((scale, key, len(body)))
+            body = vendor_csv(VENDOR, rows * scale, bad_rows=rows * scale // 100)
+            files.append((scale, body))
         flat = True
-        for label, limit in (("under the limit", default_limit), ("over the limit", files[0][2] // 2)):
+        for label, limit in (("under the limit", default_limit), ("over the limit", len(files[0][1]) // 2)):
             print(f"{label} (max_upload_bytes {limit:,}):")
             peaks = []
-            for scale, key, size in files:
-                out = subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.product_uploads",
-                        "--memory-child",
-                        bucket,
-                        key,
-                        str(limit),
-                    ],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout.split(None, 2)
+            for scale, body in files:
+                size = len(body)
+                key = f"uploads/{VENDOR}/memory_{scale}x_{limit}.csv"  # a new upload per run
+                s3.put_object(Bucket=spec["bucket"], Key=key, Body=body)
+                child_spec = json.dumps(spec | {"key": key, "limit": limit})
+                out = (
+                    subprocess.run(
+                        [sys.executable, "-m", "bench.product_uploads", "--memory-child", child_spec],
+                        check=True,
+                        capture_output=True,
+                        text=True,
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                    .split(None, 2)
+                )
                 peak, baseline, outcome = float(out[0]), float(out[1]), out[2].strip()
                 peaks.append(peak)
                 print(
                     f"  {scale:>2}x {size / 1e6:7.1f} MB  peak RSS {peak:7.1f} MiB "
-                    f"(process before reading {baseline:6.1f})  {outcome}"
+                    f"(process before the run {baseline:6.1f})  {outcome}"
                 )
             growth = peaks[1] / peaks[0] - 1
             flat = flat and growth <= 0.2
             print(f"  10x / 1x peak RSS: {growth:+.0%} (goal: within +20%)")
         return 0 if flat else 1
     finally:
-        delete_bucket(s3, bucket)
+        drop_schema(dsn, spec["schema"])
+        delete_bucket(s3, spec["bucket"])
+        dynamodb.delete_table(TableName=spec["table"])
+        sqs.delete_queue(QueueUrl=spec["queue_url"])
+        sns.delete_topic(TopicArn=spec["topic_arn"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -183,10 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         help="also time product_uploads_sensor ticks on a bucket with N uploads",
     )
     parser.add_argument("--memory", action="store_true", help="peak RSS of reading 1x and 10x uploads")
-    parser.add_argument("--memory-child", nargs=3, metavar=("BUCKET", "KEY", "LIMIT"), help=argparse.SUPPRESS)
+    parser.add_argument("--memory-child", metavar="SPEC_JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_child:
-        _memory_child(args.memory_child[0], args.memory_child[1], int(args.memory_child[2]))
+        _memory_child(args.memory_child)
         return 0
     for name in ("AWS_ENDPOINT_URL", "ECOM_SOURCE_DSN", "RDS_SECRET_NAME"):
         if name not in os.environ:

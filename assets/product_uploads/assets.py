@@ -9,6 +9,7 @@ validator only writes items, sends SQS messages and publishes SNS for what actua
 """
 
 import time
+from collections.abc import Iterator, Sequence
 
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
@@ -26,13 +27,18 @@ from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
 from ecom_pipeline.product_uploads.csv_parser import (
     UploadFileError,
     count_data_lines,
-    parse_upload_csv,
+    open_upload,
     record_id,
 )
 from ecom_pipeline.product_uploads.error_report import build_error_report
 from ecom_pipeline.product_uploads.object_keys import error_report_key
 from ecom_pipeline.product_uploads.records import item_timestamp, product_row, staged_item
-from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
+from ecom_pipeline.product_uploads.validation import (
+    RowOutcome,
+    error_rate,
+    final_upload_status,
+    top_rejection_reasons,
+)
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.partition_lock import lock_name, locked_partition
 from resources.product_uploads import products_table as db
@@ -149,20 +155,24 @@ def _stage(
     data = b""
     try:
         data = download(client, source, max_bytes)
-        parsed = parse_upload_csv(data, source.uri)
+        upload = open_upload(data, source.uri)
     except UploadFileError as exc:
         with db.transaction(rds, schema) as conn:
             db.fail_upload(conn, source.upload_id, count_data_lines(data), str(exc))
         raise Failure(
             str(exc), metadata={"upload": MetadataValue.path(source.uri)}, allow_retries=False
         ) from None
-    total = len(parsed.rows)
-    written = (
-        product_uploads_records.write_items(  # a generator: items are built while earlier batches are written
-            staged_item(source.upload_id, source.upload.vendor_id, row, total, created_at)
-            for row in parsed.rows
-        )
-    )
+    total = upload.total_rows
+    with_parse_errors = 0
+
+    def items() -> Iterator[dict]:
+        # Rows are parsed as the writer asks for items, so only one batch of rows is in memory at a time.
+        nonlocal with_parse_errors
+        for row in upload.rows():
+            with_parse_errors += bool(row.parse_errors)
+            yield staged_item(source.upload_id, source.upload.vendor_id, row, total, created_at)
+
+    written = product_uploads_records.write_items(items())
     with db.transaction(rds, schema) as conn:
         db.mark_staged(conn, source.upload_id, total)
     context.log.info(f"{source.uri}: staged {written} rows as {source.upload_id}")
@@ -170,11 +180,11 @@ def _stage(
         total,
         written,
         {
-            "rows_with_parse_errors": sum(1 for row in parsed.rows if row.parse_errors),
-            "blank_lines_skipped": parsed.blank_lines,
-            "utf8_bom": parsed.had_bom,
-            "ignored_columns": ", ".join(parsed.ignored_columns) or "-",
-            "missing_optional_columns": ", ".join(parsed.missing_optional_columns) or "-",
+            "rows_with_parse_errors": with_parse_errors,
+            "blank_lines_skipped": upload.blank_lines,
+            "utf8_bom": upload.had_bom,
+            "ignored_columns": ", ".join(upload.ignored_columns) or "-",
+            "missing_optional_columns": ", ".join(upload.missing_optional_columns) or "-",
         },
     )
 
@@ -213,15 +223,15 @@ def validated_products(
         client, product_uploads_config.uploads_bucket, upload_id, dict(context.run.tags), history.s3_key
     )
     try:
-        rows = parse_upload_csv(
-            download(client, source, product_uploads_config.max_upload_bytes), source.uri
-        ).rows
+        upload = open_upload(download(client, source, product_uploads_config.max_upload_bytes), source.uri)
     except UploadFileError as exc:
         raise Failure(
             f"upload {upload_id} was staged but no longer parses: {exc}", allow_retries=False
         ) from None
-    if len(rows) != total:
-        raise Failure(f"upload {upload_id}: upload_history says {total} rows, the object has {len(rows)}")
+    if upload.total_rows != total:
+        raise Failure(
+            f"upload {upload_id}: upload_history says {total} rows, the object has {upload.total_rows}"
+        )
     # First pass (still pending_validation, see db.mark_validating): every item is exactly as staged, and the
     # staged marker proves they all exist. Any later run reads each item's status and errors back (projected
     # BatchGetItem) and fails before writing anything if one is missing.
@@ -230,21 +240,21 @@ def validated_products(
         None
         if first_pass
         else _stored_states(
-            product_uploads_records, upload_id, [record_id(r.row_number, total) for r in rows]
+            product_uploads_records, upload_id, [record_id(n, total) for n in range(1, total + 1)]
         )
     )
     if first_pass:
         with db.transaction(rds, product_uploads_config.db_schema) as conn:
             db.mark_validating(conn, upload_id)
 
-    def upsert(valid_outcomes: list) -> db.UpsertCounts:
+    def upsert(valid_outcomes: Sequence[RowOutcome]) -> db.UpsertCounts:
         with db.transaction(rds, product_uploads_config.db_schema) as conn:
             return db.upsert_products(
                 conn, [product_row(history.vendor_id, upload_id, o) for o in valid_outcomes]
             )
 
     result = validate_and_write(
-        rows,
+        upload.rows(),
         UploadContext(
             upload_id, history.vendor_id, history.s3_key, total, history.staged_at, item_timestamp()
         ),
@@ -253,7 +263,7 @@ def validated_products(
         lambda messages: sqs.send_messages(product_uploads_config.errors_queue_url, messages),
         upsert,
     )
-    valid, rejected, upserted = result.valid, result.rejected, result.upserted
+    valid, rejected, upserted = result.valid_count, result.rejected, result.upserted
 
     bucket = product_uploads_config.uploads_bucket
     report_uri = None
@@ -261,8 +271,8 @@ def validated_products(
         report_key = error_report_key(source.upload, upload_id)
         report_uri = put_error_report(client, bucket, report_key, build_error_report(rejected))
 
-    status = final_upload_status(len(valid), len(rejected))
-    rate = error_rate(len(valid), len(rejected))
+    status = final_upload_status(valid, len(rejected))
+    rate = error_rate(valid, len(rejected))
     top_reasons = top_rejection_reasons(rejected)
     summary = {
         "upload_id": upload_id,
@@ -270,34 +280,34 @@ def validated_products(
         "file_name": history.file_name,
         "status": status,
         "total_records": total,
-        "valid_records": len(valid),
+        "valid_records": valid,
         "rejected_records": len(rejected),
         "error_report": report_uri,
         "top_rejection_reasons": [{"field": f, "reason": r, "rows": n} for f, r, n in top_reasons[:5]],
     }
     published = False
-    if history.status != status or history.valid_records != len(valid):
+    if history.status != status or history.valid_records != valid:
         sns.publish(product_uploads_config.notifications_topic_arn, f"Upload {upload_id}: {status}", summary)
         published = True
     with db.transaction(rds, product_uploads_config.db_schema) as conn:
-        db.finish_upload(conn, upload_id, status, len(valid), len(rejected))
+        db.finish_upload(conn, upload_id, status, valid, len(rejected))
         duplicates = db.duplicate_skus(conn, history.vendor_id)
     cloudwatch.put_metrics(
         product_uploads_config.metrics_namespace,
         [
-            Metric("ProductsValidated", len(valid), dimensions={"UploadId": upload_id}),
+            Metric("ProductsValidated", valid, dimensions={"UploadId": upload_id}),
             Metric("ProductsRejected", len(rejected), dimensions={"UploadId": upload_id}),
         ],
     )
     elapsed = time.monotonic() - started
-    context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
+    context.log.info(f"upload {upload_id}: {status}, {valid} valid, {len(rejected)} rejected")
     return MaterializeResult(
         metadata={
             "upload_id": upload_id,
             "vendor_id": history.vendor_id,
             "status": status,
             "total_records": total,
-            "valid_records": len(valid),
+            "valid_records": valid,
             "rejected_records": len(rejected),
             "error_rate": round(rate, 4),
             "products_inserted": upserted.inserted,
@@ -315,7 +325,7 @@ def validated_products(
         },
         check_results=[
             # What the table now holds: the statuses as read (or as staged), with the written changes applied.
-            rows_accounted_check(total, result.statuses, len(valid), len(rejected)),
+            rows_accounted_check(total, result.statuses, valid, len(rejected)),
             no_duplicate_sku_check(history.vendor_id, duplicates),
             error_rate_check(rate, product_uploads_config.error_rate_warn_threshold, len(rejected), total),
         ],

@@ -10,9 +10,11 @@ the point and deserves its own page:
   validated, so validation and item building overlap the writes;
 - rejected rows' items are held back until their SQS messages are sent (at-least-once: a crash between the
   two re-sends the message on the next run, it is never lost);
-- the products upsert runs on the side while the writes drain. It is the only PostgreSQL user meanwhile
-  (the process shares one connection), and it is unconditional on every run, so a crash that leaves items
-  `validated` before their products are upserted converges on the re-run.
+- valid rows are upserted into products in batches of `UPSERT_BATCH_ROWS` on one side thread while the
+  validation and the writes go on, so memory holds a batch of rows, not the upload. The side thread is the
+  only PostgreSQL user meanwhile (the process shares one connection), and the upsert is unconditional on
+  every run, so a crash that leaves items `validated` before their products are upserted converges on the
+  re-run.
 
 `stored` is None on the validator's first pass (upload_history still `pending_validation`: every item is as
 staged, see `products_table.mark_validating`); otherwise it maps record id to the item's stored status and
@@ -20,9 +22,10 @@ errors, and only items whose outcome differs are written and only newly rejected
 """
 
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import tee
 from typing import Any
 
 from ecom_pipeline.product_uploads.csv_parser import StagedRow
@@ -49,10 +52,13 @@ class UploadContext:
     validated_at: str
 
 
+UPSERT_BATCH_ROWS = 5_000
+
+
 @dataclass
 class ValidationOutcome:
-    valid: list[RowOutcome]
-    rejected: list[RowOutcome]
+    valid_count: int
+    rejected: list[RowOutcome]  # kept whole: the error report, the SQS messages and the metadata need them
     items_changed: int
     sqs_sent: int
     upserted: UpsertCounts
@@ -60,27 +66,39 @@ class ValidationOutcome:
 
 
 def validate_and_write(
-    rows: Sequence[StagedRow],
+    rows: Iterable[StagedRow],
     upload: UploadContext,
     stored: Mapping[str, Mapping[str, Any]] | None,
     records: UploadRecordsResource,
     send_rejects: Callable[[list[dict[str, Any]]], int],
     upsert_products: Callable[[list[RowOutcome]], UpsertCounts],
 ) -> ValidationOutcome:
-    """Validate `rows` (in row order), write changed items, upsert valid products, send newly rejected rows."""
-    valid: list[RowOutcome] = []
+    """Validate `rows` (in row order, streamed), write changed items, upsert valid products in batches, send
+    newly rejected rows."""
+    valid_count = 0
+    batch: list[RowOutcome] = []
+    upserts: list[Future[UpsertCounts]] = []
     rejected: list[RowOutcome] = []
     held_back: list[tuple[RowOutcome, dict[str, Any]]] = []
     if stored is None:
-        statuses = Counter({STATUS_PENDING: len(rows)})
+        statuses = Counter({STATUS_PENDING: upload.total})
     else:
         statuses = Counter(state["status"]["S"] for state in stored.values())
     changed = 0
-    outcomes = iter_outcomes(staged_record(row, upload.total) for row in rows)
+    # Two views of one stream, consumed in step by the zip below, so tee holds at most one row.
+    rows, rows_to_validate = tee(rows)
+    outcomes = iter_outcomes(staged_record(row, upload.total) for row in rows_to_validate)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="products-upsert") as side:
         with records.writer() as writer:
             for row, outcome in zip(rows, outcomes, strict=True):
-                (rejected if outcome.errors else valid).append(outcome)
+                if outcome.errors:
+                    rejected.append(outcome)
+                else:
+                    valid_count += 1
+                    batch.append(outcome)
+                    if len(batch) >= UPSERT_BATCH_ROWS:
+                        upserts.append(side.submit(upsert_products, batch))
+                        batch = []
                 before = None if stored is None else stored[outcome.record_id]
                 if not outcome_changed(before, outcome):
                     continue
@@ -96,14 +114,15 @@ def validate_and_write(
                     held_back.append((outcome, item))
                 else:
                     writer.put(item)
-            upserted = side.submit(upsert_products, valid)
+            if batch or not upserts:
+                upserts.append(side.submit(upsert_products, batch))
             sent = send_rejects(
                 [error_message(upload.upload_id, upload.vendor_id, upload.s3_key, o) for o, _ in held_back]
             )
             writer.put_all(item for _, item in held_back)
-        counts = upserted.result()
+        counts = UpsertCounts.total(future.result() for future in upserts)
     return ValidationOutcome(
-        valid=valid,
+        valid_count=valid_count,
         rejected=rejected,
         items_changed=changed,
         sqs_sent=sent,

@@ -7,13 +7,14 @@ File-level problems (bytes that are not UTF-8, no header, a required column miss
 The outcome of each bad-input case is tabled in docs/product_uploads.md.
 """
 
+import codecs
 import csv
 import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TextIO
 
 PRODUCT_COLUMNS = (
     "vendor_product_id",
@@ -36,7 +37,8 @@ DECIMAL_COLUMNS = ("price", "compare_at_price", "weight_kg")
 INTEGER_COLUMNS = ("stock_quantity",)
 ROW_FIELD = "row"  # the `field` of errors about a whole row (wrong number of fields)
 
-_BOM = "\ufeff"
+_BOM_BYTES = b"\xef\xbb\xbf"
+_DECODE_CHUNK = 1 << 20
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
@@ -87,26 +89,9 @@ def record_id(row_number: int, total_rows: int) -> str:
     return f"REC_{row_number:0{width}d}"
 
 
-def decode_upload(data: bytes, source: str) -> tuple[str, bool]:
-    """UTF-8 text without BOM; refuses other encodings with the byte offset and line of the first bad byte."""
-    if not data:
-        raise UploadFileError(source, "object is empty (0 bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise UploadFileError(
-            source,
-            f"not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start}; save the file as UTF-8",
-            line=line,
-        ) from None
-    had_bom = text.startswith(_BOM)
-    return (text[1:] if had_bom else text), had_bom
-
-
 def check_upload_size(size_bytes: int, max_bytes: int, source: str) -> None:
-    """Refuse a file over the documented limit before reading it: parsing holds the whole file and its rows in
-    memory (several times its size), so the limit is what bounds a step's memory (docs/product_uploads.md)."""
+    """Refuse a file over the documented limit before reading it: the step holds the file's bytes (not its
+    rows, which are streamed), so the limit bounds that part of a step's memory (docs/product_uploads.md)."""
     if size_bytes > max_bytes:
         raise UploadFileError(
             source,
@@ -117,42 +102,114 @@ def check_upload_size(size_bytes: int, max_bytes: int, source: str) -> None:
 
 def count_data_lines(data: bytes) -> int:
     """Rough row count of a refused file (non-blank lines after the header), so upload_history shows its size."""
-    lines = [line for line in data.splitlines() if line.strip()]
-    return max(len(lines) - 1, 0)
+    lines = sum(1 for line in io.BytesIO(data) if line.strip())
+    return max(lines - 1, 0)
+
+
+class UploadFile:
+    """A vendor CSV checked as a whole up front, whose rows are then streamed, as often as needed.
+
+    Opening it decodes and parses the whole file once without keeping a row (so every file-level refusal
+    happens before anything is staged, and the row count that record ids need is known); `rows()` then parses
+    again from the bytes, yielding one `StagedRow` at a time. Memory is the file's bytes plus one row, whatever
+    the number of rows.
+    """
+
+    def __init__(self, data: bytes, source: str):
+        self.source = source
+        self._data = data
+        if not data:
+            raise UploadFileError(source, "object is empty (0 bytes)")
+        self.had_bom = data.startswith(_BOM_BYTES)
+        _check_utf8(data, source)
+        if b"\x00" in data:
+            raise UploadFileError(
+                source,
+                "contains a NUL byte (binary file?)",
+                line=data.count(b"\n", 0, data.index(b"\x00")) + 1,
+            )
+        records = self._records()
+        header_line, header = next(records, (0, None))
+        if header is None:
+            raise UploadFileError(source, "no header row (file has only blank lines)")
+        self.columns = _check_header(header, source, header_line)
+        self._known = [(index, name) for index, name in enumerate(self.columns) if name in PRODUCT_COLUMNS]
+        self.ignored_columns = [name for name in self.columns if name not in PRODUCT_COLUMNS]
+        self.missing_optional_columns = [name for name in PRODUCT_COLUMNS if name not in self.columns]
+        self.total_rows = 0
+        self.blank_lines = header_line - 1
+        for _, values in records:
+            if _is_blank(values):
+                self.blank_lines += 1
+            else:
+                self.total_rows += 1
+
+    def rows(self) -> Iterator[StagedRow]:
+        """The data rows in file order, parsed afresh from the bytes on every call."""
+        records = self._records()
+        next(records)  # the header, checked when the file was opened
+        row_number = 0
+        for line_number, values in records:
+            if not _is_blank(values):
+                row_number += 1
+                yield _stage_row(row_number, line_number, values, self.columns, self._known)
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        stream = io.BytesIO(self._data)
+        stream.seek(len(_BOM_BYTES) if self.had_bom else 0)
+        return _records(io.TextIOWrapper(stream, encoding="utf-8", newline=""), self.source)
+
+
+def open_upload(data: bytes, source: str) -> UploadFile:
+    """Check a vendor CSV as a whole (see the module docstring for what raises) and stream its rows later."""
+    return UploadFile(data, source)
 
 
 def parse_upload_csv(data: bytes, source: str) -> ParsedUpload:
-    """Parse a vendor CSV (see the module docstring for what raises and what becomes a row error)."""
-    text, had_bom = decode_upload(data, source)
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise UploadFileError(source, "contains a NUL byte (binary file?)", line=line)
-    records = _records(text, source)
-    header_line, header = next(records, (0, None))
-    if header is None:
-        raise UploadFileError(source, "no header row (file has only blank lines)")
-    columns = _check_header(header, source, header_line)
-    known = [(index, name) for index, name in enumerate(columns) if name in PRODUCT_COLUMNS]
-    rows: list[StagedRow] = []
-    blank_lines = header_line - 1
-    for line_number, values in records:
-        if not values or (len(values) == 1 and not values[0].strip()):
-            blank_lines += 1
-            continue
-        rows.append(_stage_row(len(rows) + 1, line_number, values, columns, known))
+    """Every row of a vendor CSV in a list: for small files and tests; the assets stream `open_upload`."""
+    upload = open_upload(data, source)
     return ParsedUpload(
-        rows=rows,
-        columns=columns,
-        ignored_columns=[name for name in columns if name not in PRODUCT_COLUMNS],
-        missing_optional_columns=[name for name in PRODUCT_COLUMNS if name not in columns],
-        blank_lines=blank_lines,
-        had_bom=had_bom,
+        rows=list(upload.rows()),
+        columns=upload.columns,
+        ignored_columns=upload.ignored_columns,
+        missing_optional_columns=upload.missing_optional_columns,
+        blank_lines=upload.blank_lines,
+        had_bom=upload.had_bom,
     )
 
 
-def _records(text: str, source: str) -> Iterator[tuple[int, list[str]]]:
+def _check_utf8(data: bytes, source: str) -> None:
+    """Refuse bytes that are not UTF-8, naming the offset and line of the first bad byte; decodes in chunks so
+    the whole text is never held."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), _DECODE_CHUNK):
+        end = start + _DECODE_CHUNK
+        try:
+            decoder.decode(data[start:end], final=end >= len(data))
+        except UnicodeDecodeError:
+            # Re-decode this chunk from the character that straddles its start: the first error is exact.
+            first = start
+            while first > 0 and (data[first] & 0xC0) == 0x80:
+                first -= 1
+            try:
+                data[first:end].decode("utf-8")
+                offset = first  # pragma: no cover - the incremental decoder failed on these bytes
+            except UnicodeDecodeError as exc:
+                offset = first + exc.start
+            raise UploadFileError(
+                source,
+                f"not UTF-8: byte 0x{data[offset]:02x} at offset {offset}; save the file as UTF-8",
+                line=data.count(b"\n", 0, offset) + 1,
+            ) from None
+
+
+def _is_blank(values: list[str]) -> bool:
+    return not values or (len(values) == 1 and not values[0].strip())
+
+
+def _records(text: TextIO, source: str) -> Iterator[tuple[int, list[str]]]:
     """(start line, fields) per CSV record; blank lines before the header are skipped; CRLF and LF both work."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(text, strict=True)
     seen_header = False
     while True:
         start_line = reader.line_num + 1

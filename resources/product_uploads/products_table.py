@@ -9,7 +9,7 @@ takes values as parameters; callers run them inside `transaction()` below, which
 """
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -164,6 +164,18 @@ class UpsertCounts:
     inserted: int
     updated: int
     unchanged: int
+
+    @staticmethod
+    def total(parts: Iterable["UpsertCounts"]) -> "UpsertCounts":
+        """The counts of an upload upserted in several batches."""
+        inserted = updated = unchanged = 0
+        for part in parts:
+            inserted, updated, unchanged = (
+                inserted + part.inserted,
+                updated + part.updated,
+                unchanged + part.unchanged,
+            )
+        return UpsertCounts(inserted, updated, unchanged)
 
 
 def upsert_products(conn: Any, rows: Sequence[tuple]) -> UpsertCounts:

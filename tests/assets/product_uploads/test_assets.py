@@ -228,3 +228,24 @@ def test_interrupted_first_pass_is_finished_from_the_stored_statuses(uploads_env
     assert items[0]["validated_at"] == {"S": "earlier"}  # unchanged, not rewritten
     assert [i["status"]["S"] for i in items] == ["validated", "error"]
     assert env.history(upload.upload_id)["status"] == "completed_with_errors"
+
+
+def test_valid_rows_are_upserted_in_batches_with_every_row_accounted(uploads_env, monkeypatch):
+    """Rows are streamed and products upserted a batch at a time (memory holds a batch, not the upload): with
+    a batch of 4, 11 valid rows take three upserts whose counts add up, and a duplicate SKU in a later batch is
+    still rejected against its first row in an earlier one."""
+    import assets.product_uploads.validation_step as validation_step
+
+    monkeypatch.setattr(validation_step, "UPSERT_BATCH_ROWS", 4)
+    env = uploads_env
+    lines = [product_line(n) for n in range(1, 12)] + [product_line(2)]  # row 12 repeats row 2's SKU
+    upload = env.put("uploads/VEND001/VEND001_20241221_110000.csv", csv_body(*lines))
+    result = env.run(upload)
+    assert result.success
+    meta = metadata(result, "validated_products")
+    assert (meta["valid_records"], meta["rejected_records"], meta["products_inserted"]) == (11, 1, 11)
+    assert env.query("SELECT count(*) FROM products")[0][0] == 11
+    [message] = env.error_messages()
+    assert "first at row 2" in str(message)
+    rerun = env.run(upload)  # the re-run upserts the same batches: nothing changes
+    assert metadata(rerun, "validated_products")["products_unchanged"] == 11

@@ -6,6 +6,7 @@ from ecom_pipeline.product_uploads.csv_parser import (
     PRODUCT_COLUMNS,
     ROW_FIELD,
     UploadFileError,
+    open_upload,
     parse_upload_csv,
     record_id,
 )
@@ -80,6 +81,31 @@ def test_non_utf8_file_names_offset_and_line():
     data = data.decode("utf-8").encode("latin-1")
     with pytest.raises(UploadFileError, match=r"line 2: not UTF-8: byte 0xe9"):
         parse_upload_csv(data, "f.csv")
+
+
+def test_non_utf8_byte_past_the_first_decoded_chunk_is_located_exactly():
+    """The file is checked in 1 MiB chunks; a multi-byte character straddling a chunk edge is fine, and a bad
+    byte beyond the first chunk is still named by its exact offset and line."""
+    rows = [
+        GOOD.replace("0001", f"{n:04d}").replace("Ergonomic", "Ergonomisch \u00e9\u20ac")
+        for n in range(14_000)
+    ]
+    data = csv_bytes(HEADER, *rows)
+    assert len(data) > 2 * (1 << 20)
+    parse_upload_csv(data, "f.csv")  # every straddling character decodes
+    bad = data.rindex(b"\xe2\x82\xac")  # the euro sign of the last row
+    broken = data[:bad] + b"\xe2\x28" + data[bad + 3 :]
+    with pytest.raises(UploadFileError, match=rf"line 14001: not UTF-8: byte 0xe2 at offset {bad};"):
+        parse_upload_csv(broken, "f.csv")
+
+
+def test_rows_are_streamed_and_can_be_read_again():
+    upload = open_upload(csv_bytes(HEADER, GOOD, "", GOOD.replace("0001", "0002")), "f.csv")
+    assert (upload.total_rows, upload.blank_lines) == (2, 1)
+    first, second = upload.rows(), upload.rows()
+    assert next(first).row_number == 1  # a generator: nothing is held beyond the current row
+    assert [r.line_number for r in second] == [2, 4]
+    assert [r.product_data["sku"] for r in first] == ["CA-VEND001-0002"]
 
 
 @pytest.mark.parametrize(
