@@ -32,6 +32,7 @@ from pydantic import Field
 
 from assets.bronze.checks import bronze_check_specs, evaluate_bronze_checks
 from assets.partitions import bronze_daily_partitions
+from assets.pools import SOURCE_API_POOL, SOURCE_DB_POOL
 from ecom_pipeline.bronze.enrich import IngestionStamp
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition
@@ -193,6 +194,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
 
         @asset(
             **common,
+            pool=SOURCE_DB_POOL,
             kinds={"postgres", "s3", "parquet"},
             description=f"Changes of {entity.schema}.{entity.source_table} by {entity.cursor_column}, per day.",
         )
@@ -218,6 +220,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
 
     @asset(
         **common,
+        pool=SOURCE_API_POOL,
         kinds={"api", "s3", "parquet"},
         description=f"Changes from the {entity.endpoint} API by {entity.cursor_column}, per day.",
     )

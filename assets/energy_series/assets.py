@@ -29,6 +29,7 @@ from dagster import (
 
 from assets.energy_series.checks import CHECK_SPECS, day_check, drop_rate_check, points_check
 from assets.partitions import energy_series_partitions
+from assets.pools import INFLUXDB_POOL
 from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
 from ecom_pipeline.energy_series.datasets import DATASETS, DatasetSpec, partition_prefix
 from ecom_pipeline.energy_series.preparation import (
@@ -122,6 +123,7 @@ def _bad_input(
     name="energy_series",
     partitions_def=energy_series_partitions,
     group_name=ENERGY_SERIES_GROUP,
+    pool=INFLUXDB_POOL,
     kinds={"s3", "parquet", "influxdb"},
     op_tags={LAMBDA_SIZE_TAG: "large"},
     check_specs=CHECK_SPECS,
