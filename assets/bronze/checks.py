@@ -11,6 +11,7 @@ from datetime import date
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
 
+from assets.partitions import bronze_daily_partitions
 from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import IngestionResult
@@ -27,22 +28,19 @@ SCHEMA_CHECK = "schema_matches_previous_partition"
 
 
 def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    """The specs declared on the asset, so the UI lists the checks before the first run."""
+    """The specs declared on the asset, so the UI lists the checks before the first run. Each is partitioned
+    like the asset, so a result is recorded for the partition its step materialized (one partition per run:
+    the assets read `context.partition_key`, so a backfill runs each day on its own) and the UI shows a
+    check's status per day instead of only the latest run's."""
+    specs = [
+        (ROW_COUNT_CHECK, "Rows in the Parquet files = rows extracted - rows other partitions already hold."),
+        (NOT_NULL_CHECK, "No null _record_hash or _ingestion_id."),
+        (PRIMARY_KEY_CHECK, "Primary key unique within the partition."),
+        (SCHEMA_CHECK, "Same columns and types as the previous partition (WARN)."),
+    ]
     return [
-        AssetCheckSpec(
-            ROW_COUNT_CHECK,
-            asset=asset_key,
-            description="Rows in the Parquet files = rows extracted - rows other partitions already hold.",
-        ),
-        AssetCheckSpec(NOT_NULL_CHECK, asset=asset_key, description="No null _record_hash or _ingestion_id."),
-        AssetCheckSpec(
-            PRIMARY_KEY_CHECK, asset=asset_key, description="Primary key unique within the partition."
-        ),
-        AssetCheckSpec(
-            SCHEMA_CHECK,
-            asset=asset_key,
-            description="Same columns and types as the previous partition (WARN).",
-        ),
+        AssetCheckSpec(name, asset=asset_key, description=text, partitions_def=bronze_daily_partitions)
+        for name, text in specs
     ]
 
 

@@ -2,6 +2,8 @@
 
 from dagster import AssetKey
 
+from assets.energy_series import energy_series
+from assets.partitions import energy_series_partitions
 from assets.pools import INFLUXDB_POOL
 from ecom_pipeline.definitions import defs
 
@@ -13,3 +15,10 @@ def _node():
 def test_energy_series_writes_in_the_influxdb_pool() -> None:
     assert _node().pools == {INFLUXDB_POOL}
 
+
+def test_every_check_spec_is_partitioned_like_the_asset() -> None:
+    assert len(energy_series.check_specs) == 3
+    for spec in energy_series.check_specs:
+        assert spec.partitions_def == energy_series.partitions_def == energy_series_partitions, spec.key
+    policy = energy_series.backfill_policy
+    assert policy is None or policy.max_partitions_per_run == 1
