@@ -17,6 +17,7 @@ every upload partition (thousands x hundreds of edges), which makes staleness an
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import pyarrow as pa
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -26,6 +27,9 @@ from dagster import (
     LastPartitionMapping,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
     asset,
 )
 from pydantic import Field
@@ -36,7 +40,7 @@ from assets.pools import SOURCE_API_POOL, SOURCE_DB_POOL
 from ecom_pipeline.bronze.enrich import IngestionStamp
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition
-from ecom_pipeline.bronze.layout import partition_prefix
+from ecom_pipeline.bronze.layout import manifest_key, partition_prefix
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG, ExtractionWindow, LoadType, plan_window
 from ecom_pipeline.constants import BRONZE_GROUP, LAMBDA_SIZE_TAG
 from resources.bronze.checkpoints import CheckpointStoreResource
@@ -77,6 +81,16 @@ def _markdown_table(result: IngestionResult) -> str:
     return "\n".join([header, rule, *body])
 
 
+def column_schema(schema: pa.Schema) -> TableSchema:
+    """The UI's column table of what was written: Arrow type text and nullability per Parquet column."""
+    return TableSchema(
+        columns=[
+            TableColumn(f.name, str(f.type), constraints=TableColumnConstraints(nullable=f.nullable))
+            for f in schema
+        ]
+    )
+
+
 def _metadata(
     result: IngestionResult,
     window: ExtractionWindow,
@@ -84,17 +98,29 @@ def _metadata(
     checkpoint_after: datetime | None,
 ) -> dict:
     manifest = result.manifest
-    uris = [f"s3://{lake.bucket}/{f['key']}" for f in manifest.files]
-    listed = "\n".join(f"- `{uri}`" for uri in uris[:_LISTED_PATHS])
-    if len(uris) > _LISTED_PATHS:
-        listed += f"\n- … {len(uris) - _LISTED_PATHS} more"
+    keys = [f["key"] for f in manifest.files]
+    listed = "\n".join(
+        f"- [`s3://{lake.bucket}/{key}`]({lake.browse_url(key)})" for key in keys[:_LISTED_PATHS]
+    )
+    if len(keys) > _LISTED_PATHS:
+        listed += f"\n- … {len(keys) - _LISTED_PATHS} more"
+    # Dagster's standard table keys (what TableMetadataSet writes, which 1.13 exports only privately): the
+    # rows this partition's files hold, and their columns.
+    standard: dict = {
+        "dagster/row_count": MetadataValue.int(manifest.rows_written),
+        "dagster/partition_row_count": MetadataValue.int(manifest.rows_written),
+    }
+    if result.written_schema is not None:
+        standard["dagster/column_schema"] = MetadataValue.table_schema(column_schema(result.written_schema))
     return {
+        **standard,
         "rows": manifest.rows_written,
         "rows_extracted": manifest.rows_extracted,
         "bytes": sum(f["bytes"] for f in manifest.files),
         "files": len(manifest.files),
         "event_dates": len({f["event_date"] for f in manifest.files}),
-        "partition_path": MetadataValue.path(f"s3://{lake.bucket}/{result.partition_prefix}"),
+        "partition_path": MetadataValue.url(lake.browse_url(result.partition_prefix)),
+        "manifest": MetadataValue.url(lake.browse_url(manifest_key(result.partition_prefix))),
         "s3_paths": MetadataValue.md(listed or "_no files_"),
         "load_type": window.load_type.value,
         "first_run": window.first_run,

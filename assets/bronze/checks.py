@@ -9,7 +9,15 @@ partition to one step, which matters when each step is a Lambda invocation.
 
 from datetime import date
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
 
 from assets.partitions import bronze_daily_partitions
 from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
@@ -109,6 +117,8 @@ def _schema_result(
             check_name=SCHEMA_CHECK, asset_key=asset_key, passed=True, metadata={"compared_with": reason}
         )
     drift = compare_schemas(previous.schema, manifest.schema)
+    # The manifests' column -> Arrow type maps, shown as the UI's schema tables (the same types the
+    # materialization's dagster/column_schema lists), so the two partitions' schemas can be read side by side.
     return AssetCheckResult(
         check_name=SCHEMA_CHECK,
         asset_key=asset_key,
@@ -120,5 +130,11 @@ def _schema_result(
             "columns_added": MetadataValue.json(drift.added),
             "columns_removed": MetadataValue.json(drift.removed),
             "columns_retyped": MetadataValue.json({k: list(v) for k, v in drift.retyped.items()}),
+            "previous_schema": MetadataValue.table_schema(_table_schema(previous.schema)),
+            "current_schema": MetadataValue.table_schema(_table_schema(manifest.schema)),
         },
     )
+
+
+def _table_schema(signature: dict[str, str]) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name, arrow_type) for name, arrow_type in signature.items()])
