@@ -14,8 +14,9 @@ to one upstream partition. The default for mismatched partitionings would fan ea
 every upload partition (thousands x hundreds of edges), which makes staleness and the partition views slow.
 """
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 from dagster import (
@@ -24,6 +25,7 @@ from dagster import (
     AssetKey,
     AssetsDefinition,
     Config,
+    FreshnessPolicy,
     LastPartitionMapping,
     MaterializeResult,
     MetadataValue,
@@ -42,7 +44,13 @@ from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition
 from ecom_pipeline.bronze.layout import manifest_key, partition_prefix
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG, ExtractionWindow, LoadType, plan_window
-from ecom_pipeline.constants import BRONZE_GROUP, LAMBDA_SIZE_TAG
+from ecom_pipeline.constants import (
+    BRONZE_FRESH_BY_HOUR_ENV,
+    BRONZE_GROUP,
+    DEFAULT_BRONZE_FRESH_BY_HOUR,
+    LAMBDA_SIZE_TAG,
+    hour_setting,
+)
 from resources.bronze.checkpoints import CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
 from resources.bronze.source_api import SourceApiResource
@@ -59,6 +67,18 @@ class BronzeLoadConfig(Config):
         default=None,
         description=f"'full' or 'incremental'. Unset: the run tag `{LOAD_TYPE_TAG}`, else incremental.",
     )
+
+
+def bronze_freshness_policy(environ: Mapping[str, str]) -> FreshnessPolicy:
+    """Fresh when materialized between midnight UTC and the deadline hour (`ECOM_BRONZE_FRESH_BY_HOUR_UTC`,
+    default 6): the daily schedule runs at 00:30 for the day that just ended, so an asset with no run since
+    midnight by then is late. Dagster judges an asset by its latest materialization of any partition."""
+    hour = hour_setting(environ, BRONZE_FRESH_BY_HOUR_ENV, DEFAULT_BRONZE_FRESH_BY_HOUR)
+    return FreshnessPolicy.cron(deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=hour))
+
+
+# Read when the code location loads, like every deployment setting.
+BRONZE_FRESHNESS_POLICY = bronze_freshness_policy(os.environ)
 
 
 def _lineage(entity: EntitySpec) -> list[AssetDep]:
@@ -213,6 +233,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
         partitions_def=bronze_daily_partitions,
         deps=_lineage(entity),
         check_specs=bronze_check_specs(key),
+        freshness_policy=BRONZE_FRESHNESS_POLICY,
         op_tags={LAMBDA_SIZE_TAG: "large"},
         metadata={"entity": entity.name, "primary_key": ", ".join(entity.primary_key)},
     )

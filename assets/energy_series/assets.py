@@ -6,9 +6,11 @@ server rejects) cannot succeed on retry and becomes a Failure that never retries
 and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
 """
 
+import os
 import tempfile
 import time
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,6 +23,7 @@ from botocore.exceptions import (
 from dagster import (
     AssetExecutionContext,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     RetryRequested,
@@ -32,7 +35,13 @@ from dagster import (
 from assets.energy_series.checks import CHECK_SPECS, day_check, drop_rate_check, points_check
 from assets.partitions import energy_series_partitions
 from assets.pools import INFLUXDB_POOL
-from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
+from ecom_pipeline.constants import (
+    DEFAULT_ENERGY_SERIES_FRESH_BY_HOUR,
+    ENERGY_SERIES_FRESH_BY_HOUR_ENV,
+    ENERGY_SERIES_GROUP,
+    LAMBDA_SIZE_TAG,
+    hour_setting,
+)
 from ecom_pipeline.energy_series.datasets import DATASETS, DatasetSpec, partition_prefix
 from ecom_pipeline.energy_series.preparation import (
     ChunkedConversion,
@@ -56,6 +65,15 @@ from resources.rds import RdsPostgresResource
 REJECTED_BY_SERVER = "rejected_by_server"
 # Transport failures reaching S3 are the same 503 as an unreachable InfluxDB: worth a step retry.
 S3_UNAVAILABLE = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
+
+
+def energy_series_freshness_policy(environ: Mapping[str, str]) -> FreshnessPolicy:
+    """Fresh when some (dataset, day) was written in the 24 hours before the daily deadline
+    (`ECOM_ENERGY_SERIES_FRESH_BY_HOUR_UTC`, default 12). One policy for the asset: Dagster's freshness
+    policies are per asset, not per partition or dataset, so a dataset that stopped arriving while the others
+    still do is not flagged by it."""
+    hour = hour_setting(environ, ENERGY_SERIES_FRESH_BY_HOUR_ENV, DEFAULT_ENERGY_SERIES_FRESH_BY_HOUR)
+    return FreshnessPolicy.cron(deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=24))
 
 
 def _metrics(
@@ -138,6 +156,7 @@ def _bad_input(
     partitions_def=energy_series_partitions,
     group_name=ENERGY_SERIES_GROUP,
     pool=INFLUXDB_POOL,
+    freshness_policy=energy_series_freshness_policy(os.environ),
     kinds={"s3", "parquet", "influxdb"},
     op_tags={LAMBDA_SIZE_TAG: "large"},
     check_specs=CHECK_SPECS,
