@@ -1,5 +1,6 @@
 """Every partitioning scheme of the project, in one place so assets, jobs and sensors agree."""
 
+import os
 from collections.abc import Mapping, Sequence
 
 from dagster import (
@@ -10,10 +11,18 @@ from dagster import (
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from ecom_pipeline.constants import ENERGY_DATASETS, PARTITIONS_START_DATE
+from ecom_pipeline.constants import (
+    BRONZE_START_DATE_ENV,
+    DEFAULT_BRONZE_START_DATE,
+    ENERGY_DATASETS,
+    PARTITIONS_START_DATE,
+    date_setting,
+)
 
-# A bronze partition D is the window of source changes with D <= updated_at < D + 1 day (UTC).
-bronze_daily_partitions = DailyPartitionsDefinition(start_date=PARTITIONS_START_DATE, timezone="UTC")
+# A bronze partition D is the window of source changes with D <= updated_at < D + 1 day (UTC). The first day
+# is a deployment setting (read when the code location loads) so backfills reach the source's whole history.
+BRONZE_START_DATE = date_setting(os.environ, BRONZE_START_DATE_ENV, DEFAULT_BRONZE_START_DATE)
+bronze_daily_partitions = DailyPartitionsDefinition(start_date=BRONZE_START_DATE, timezone="UTC")
 
 # One partition per uploaded CSV; the key is the upload id (see ecom_pipeline.product_uploads.upload_id).
 product_upload_partitions = DynamicPartitionsDefinition(name="product_uploads")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 
 def normalize_etag(etag: str) -> str:
@@ -37,3 +38,15 @@ class S3ObjectVersion:
             size=int(item["Size"] if "Size" in item else item["ContentLength"]),
             last_modified=item["LastModified"],
         )
+
+
+def s3_console_url(bucket: str, key: str, region: str | None) -> str:
+    """The S3 console page of an object, or of a folder when `key` ends with `/`.
+
+    A link in stored metadata must stay valid and carry no credential: the viewer signs in to the console
+    with their own access. A presigned URL made by a step on AWS expires with the step's temporary
+    credentials (within hours) while the event log keeps it, and carries their session token.
+    """
+    query = f"region={quote(region or 'us-east-1')}&prefix={quote(key)}"
+    page = "buckets" if key.endswith("/") else "object"
+    return f"https://s3.console.aws.amazon.com/s3/{page}/{quote(bucket)}?{query}"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ecom_pipeline.s3_objects import S3ObjectVersion
+from ecom_pipeline.s3_objects import S3ObjectVersion, s3_console_url
 from ecom_pipeline.sensor_cursors import PrefixScanCursor
 
 
@@ -152,3 +152,22 @@ def scan_prefix(
         cursor.finish_pass(now)
         scan.pass_finished = True
     return scan
+
+
+LOCAL_LINK_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL lives
+
+
+def object_link(client: Any, bucket: str, key: str, endpoint_url: str | None) -> str:
+    """A link for the UI's metadata to an object, or a folder listing when `key` ends with `/`.
+
+    On AWS (no endpoint override) the S3 console page (ecom_pipeline.s3_objects.s3_console_url says why not
+    a presigned URL there). Against a local endpoint (moto) a presigned URL: the local server refuses
+    unsigned reads, no console exists, and the local credentials are the stack's dummy ones.
+    """
+    if not endpoint_url:
+        return s3_console_url(bucket, key, client.meta.region_name)
+    if key.endswith("/"):
+        operation, params = "list_objects_v2", {"Bucket": bucket, "Prefix": key}
+    else:
+        operation, params = "get_object", {"Bucket": bucket, "Key": key}
+    return client.generate_presigned_url(operation, Params=params, ExpiresIn=LOCAL_LINK_SECONDS)

@@ -14,30 +14,43 @@ to one upstream partition. The default for mismatched partitionings would fan ea
 every upload partition (thousands x hundreds of edges), which makes staleness and the partition views slow.
 """
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, timedelta
 
+import pyarrow as pa
 from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetKey,
     AssetsDefinition,
     Config,
+    FreshnessPolicy,
     LastPartitionMapping,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
     asset,
 )
 from pydantic import Field
 
 from assets.bronze.checks import bronze_check_specs, evaluate_bronze_checks
 from assets.partitions import bronze_daily_partitions
+from assets.pools import SOURCE_API_POOL, SOURCE_DB_POOL
 from ecom_pipeline.bronze.enrich import IngestionStamp
 from ecom_pipeline.bronze.entities import BRONZE_ENTITIES, EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, IngestionResult, ingest_partition
-from ecom_pipeline.bronze.layout import partition_prefix
+from ecom_pipeline.bronze.layout import manifest_key, partition_prefix
 from ecom_pipeline.bronze.windows import LOAD_TYPE_TAG, ExtractionWindow, LoadType, plan_window
-from ecom_pipeline.constants import BRONZE_GROUP, LAMBDA_SIZE_TAG
+from ecom_pipeline.constants import (
+    BRONZE_FRESH_BY_HOUR_ENV,
+    BRONZE_GROUP,
+    DEFAULT_BRONZE_FRESH_BY_HOUR,
+    LAMBDA_SIZE_TAG,
+    hour_setting,
+)
 from resources.bronze.checkpoints import CheckpointStoreResource
 from resources.bronze.lake import BronzeLakeResource
 from resources.bronze.source_api import SourceApiResource
@@ -54,6 +67,18 @@ class BronzeLoadConfig(Config):
         default=None,
         description=f"'full' or 'incremental'. Unset: the run tag `{LOAD_TYPE_TAG}`, else incremental.",
     )
+
+
+def bronze_freshness_policy(environ: Mapping[str, str]) -> FreshnessPolicy:
+    """Fresh when materialized between midnight UTC and the deadline hour (`ECOM_BRONZE_FRESH_BY_HOUR_UTC`,
+    default 6): the daily schedule runs at 00:30 for the day that just ended, so an asset with no run since
+    midnight by then is late. Dagster judges an asset by its latest materialization of any partition."""
+    hour = hour_setting(environ, BRONZE_FRESH_BY_HOUR_ENV, DEFAULT_BRONZE_FRESH_BY_HOUR)
+    return FreshnessPolicy.cron(deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=hour))
+
+
+# Read when the code location loads, like every deployment setting.
+BRONZE_FRESHNESS_POLICY = bronze_freshness_policy(os.environ)
 
 
 def _lineage(entity: EntitySpec) -> list[AssetDep]:
@@ -76,6 +101,16 @@ def _markdown_table(result: IngestionResult) -> str:
     return "\n".join([header, rule, *body])
 
 
+def column_schema(schema: pa.Schema) -> TableSchema:
+    """The UI's column table of what was written: Arrow type text and nullability per Parquet column."""
+    return TableSchema(
+        columns=[
+            TableColumn(f.name, str(f.type), constraints=TableColumnConstraints(nullable=f.nullable))
+            for f in schema
+        ]
+    )
+
+
 def _metadata(
     result: IngestionResult,
     window: ExtractionWindow,
@@ -83,17 +118,29 @@ def _metadata(
     checkpoint_after: datetime | None,
 ) -> dict:
     manifest = result.manifest
-    uris = [f"s3://{lake.bucket}/{f['key']}" for f in manifest.files]
-    listed = "\n".join(f"- `{uri}`" for uri in uris[:_LISTED_PATHS])
-    if len(uris) > _LISTED_PATHS:
-        listed += f"\n- … {len(uris) - _LISTED_PATHS} more"
+    keys = [f["key"] for f in manifest.files]
+    listed = "\n".join(
+        f"- [`s3://{lake.bucket}/{key}`]({lake.browse_url(key)})" for key in keys[:_LISTED_PATHS]
+    )
+    if len(keys) > _LISTED_PATHS:
+        listed += f"\n- … {len(keys) - _LISTED_PATHS} more"
+    # Dagster's standard table keys (what TableMetadataSet writes, which 1.13 exports only privately): the
+    # rows this partition's files hold, and their columns.
+    standard: dict = {
+        "dagster/row_count": MetadataValue.int(manifest.rows_written),
+        "dagster/partition_row_count": MetadataValue.int(manifest.rows_written),
+    }
+    if result.written_schema is not None:
+        standard["dagster/column_schema"] = MetadataValue.table_schema(column_schema(result.written_schema))
     return {
+        **standard,
         "rows": manifest.rows_written,
         "rows_extracted": manifest.rows_extracted,
         "bytes": sum(f["bytes"] for f in manifest.files),
         "files": len(manifest.files),
         "event_dates": len({f["event_date"] for f in manifest.files}),
-        "partition_path": MetadataValue.path(f"s3://{lake.bucket}/{result.partition_prefix}"),
+        "partition_path": MetadataValue.url(lake.browse_url(result.partition_prefix)),
+        "manifest": MetadataValue.url(lake.browse_url(manifest_key(result.partition_prefix))),
         "s3_paths": MetadataValue.md(listed or "_no files_"),
         "load_type": window.load_type.value,
         "first_run": window.first_run,
@@ -186,6 +233,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
         partitions_def=bronze_daily_partitions,
         deps=_lineage(entity),
         check_specs=bronze_check_specs(key),
+        freshness_policy=BRONZE_FRESHNESS_POLICY,
         op_tags={LAMBDA_SIZE_TAG: "large"},
         metadata={"entity": entity.name, "primary_key": ", ".join(entity.primary_key)},
     )
@@ -193,6 +241,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
 
         @asset(
             **common,
+            pool=SOURCE_DB_POOL,
             kinds={"postgres", "s3", "parquet"},
             description=f"Changes of {entity.schema}.{entity.source_table} by {entity.cursor_column}, per day.",
         )
@@ -218,6 +267,7 @@ def build_bronze_asset(entity: EntitySpec) -> AssetsDefinition:
 
     @asset(
         **common,
+        pool=SOURCE_API_POOL,
         kinds={"api", "s3", "parquet"},
         description=f"Changes from the {entity.endpoint} API by {entity.cursor_column}, per day.",
     )

@@ -9,8 +9,17 @@ partition to one step, which matters when each step is a Lambda invocation.
 
 from datetime import date
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    TableColumn,
+    TableSchema,
+)
 
+from assets.partitions import bronze_daily_partitions
 from ecom_pipeline.bronze.enrich import INGESTION_ID, RECORD_HASH
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import IngestionResult
@@ -27,22 +36,19 @@ SCHEMA_CHECK = "schema_matches_previous_partition"
 
 
 def bronze_check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
-    """The specs declared on the asset, so the UI lists the checks before the first run."""
+    """The specs declared on the asset, so the UI lists the checks before the first run. Each is partitioned
+    like the asset, so a result is recorded for the partition its step materialized (one partition per run:
+    the assets read `context.partition_key`, so a backfill runs each day on its own) and the UI shows a
+    check's status per day instead of only the latest run's."""
+    specs = [
+        (ROW_COUNT_CHECK, "Rows in the Parquet files = rows extracted - rows other partitions already hold."),
+        (NOT_NULL_CHECK, "No null _record_hash or _ingestion_id."),
+        (PRIMARY_KEY_CHECK, "Primary key unique within the partition."),
+        (SCHEMA_CHECK, "Same columns and types as the previous partition (WARN)."),
+    ]
     return [
-        AssetCheckSpec(
-            ROW_COUNT_CHECK,
-            asset=asset_key,
-            description="Rows in the Parquet files = rows extracted - rows other partitions already hold.",
-        ),
-        AssetCheckSpec(NOT_NULL_CHECK, asset=asset_key, description="No null _record_hash or _ingestion_id."),
-        AssetCheckSpec(
-            PRIMARY_KEY_CHECK, asset=asset_key, description="Primary key unique within the partition."
-        ),
-        AssetCheckSpec(
-            SCHEMA_CHECK,
-            asset=asset_key,
-            description="Same columns and types as the previous partition (WARN).",
-        ),
+        AssetCheckSpec(name, asset=asset_key, description=text, partitions_def=bronze_daily_partitions)
+        for name, text in specs
     ]
 
 
@@ -111,6 +117,8 @@ def _schema_result(
             check_name=SCHEMA_CHECK, asset_key=asset_key, passed=True, metadata={"compared_with": reason}
         )
     drift = compare_schemas(previous.schema, manifest.schema)
+    # The manifests' column -> Arrow type maps, shown as the UI's schema tables (the same types the
+    # materialization's dagster/column_schema lists), so the two partitions' schemas can be read side by side.
     return AssetCheckResult(
         check_name=SCHEMA_CHECK,
         asset_key=asset_key,
@@ -122,5 +130,11 @@ def _schema_result(
             "columns_added": MetadataValue.json(drift.added),
             "columns_removed": MetadataValue.json(drift.removed),
             "columns_retyped": MetadataValue.json({k: list(v) for k, v in drift.retyped.items()}),
+            "previous_schema": MetadataValue.table_schema(_table_schema(previous.schema)),
+            "current_schema": MetadataValue.table_schema(_table_schema(manifest.schema)),
         },
     )
+
+
+def _table_schema(signature: dict[str, str]) -> TableSchema:
+    return TableSchema(columns=[TableColumn(name, arrow_type) for name, arrow_type in signature.items()])

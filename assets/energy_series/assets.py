@@ -6,9 +6,11 @@ server rejects) cannot succeed on retry and becomes a Failure that never retries
 and timestamp, so re-running a partition rewrites the same points and leaves the stored data unchanged.
 """
 
+import os
 import tempfile
 import time
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -21,15 +23,25 @@ from botocore.exceptions import (
 from dagster import (
     AssetExecutionContext,
     Failure,
+    FreshnessPolicy,
     MaterializeResult,
     MetadataValue,
     RetryRequested,
+    TableColumn,
+    TableSchema,
     asset,
 )
 
 from assets.energy_series.checks import CHECK_SPECS, day_check, drop_rate_check, points_check
 from assets.partitions import energy_series_partitions
-from ecom_pipeline.constants import ENERGY_SERIES_GROUP, LAMBDA_SIZE_TAG
+from assets.pools import INFLUXDB_POOL
+from ecom_pipeline.constants import (
+    DEFAULT_ENERGY_SERIES_FRESH_BY_HOUR,
+    ENERGY_SERIES_FRESH_BY_HOUR_ENV,
+    ENERGY_SERIES_GROUP,
+    LAMBDA_SIZE_TAG,
+    hour_setting,
+)
 from ecom_pipeline.energy_series.datasets import DATASETS, DatasetSpec, partition_prefix
 from ecom_pipeline.energy_series.preparation import (
     ChunkedConversion,
@@ -55,6 +67,15 @@ REJECTED_BY_SERVER = "rejected_by_server"
 S3_UNAVAILABLE = (EndpointConnectionError, ConnectionClosedError, ReadTimeoutError, ConnectTimeoutError)
 
 
+def energy_series_freshness_policy(environ: Mapping[str, str]) -> FreshnessPolicy:
+    """Fresh when some (dataset, day) was written in the 24 hours before the daily deadline
+    (`ECOM_ENERGY_SERIES_FRESH_BY_HOUR_UTC`, default 12). One policy for the asset: Dagster's freshness
+    policies are per asset, not per partition or dataset, so a dataset that stopped arriving while the others
+    still do is not flagged by it."""
+    hour = hour_setting(environ, ENERGY_SERIES_FRESH_BY_HOUR_ENV, DEFAULT_ENERGY_SERIES_FRESH_BY_HOUR)
+    return FreshnessPolicy.cron(deadline_cron=f"0 {hour} * * *", lower_bound_delta=timedelta(hours=24))
+
+
 def _metrics(
     context: AssetExecutionContext,
     cloudwatch: CloudWatchMetricsResource,
@@ -72,10 +93,22 @@ def _error_metric(dataset: str, error_type: str) -> Metric:
     return Metric("ProcessingErrors", 1, dimensions={"DatasetType": dataset, "ErrorType": error_type})
 
 
-def _files_table(files: list[PreparedFile]) -> MetadataValue:
+def point_schema(spec: DatasetSpec) -> TableSchema:
+    """The columns of the points one partition writes: the time, the tags (strings) and the typed fields."""
+    return TableSchema(
+        columns=[
+            TableColumn(spec.time_column, "timestamp[ns, tz=UTC]", description="point time"),
+            *(TableColumn(tag, "string", description="tag") for tag in spec.tags),
+            *(TableColumn(name, kind, description="field") for name, kind in spec.field_types.items()),
+        ]
+    )
+
+
+def _files_table(files: list[PreparedFile], config: EnergySeriesConfig) -> MetadataValue:
     rows = ["| file | bytes | input rows | points | dropped |", "|---|---:|---:|---:|---:|"]
     rows += [
-        f"| `{f.key}` | {f.size_bytes} | {f.input_rows} | {f.points} | {sum(f.dropped_by_reason.values())} |"
+        f"| [`{f.key}`]({config.browse_url(f.key)}) | {f.size_bytes} | {f.input_rows} | {f.points} "
+        f"| {sum(f.dropped_by_reason.values())} |"
         for f in files[:50]
     ]
     if len(files) > 50:
@@ -122,6 +155,8 @@ def _bad_input(
     name="energy_series",
     partitions_def=energy_series_partitions,
     group_name=ENERGY_SERIES_GROUP,
+    pool=INFLUXDB_POOL,
+    freshness_policy=energy_series_freshness_policy(os.environ),
     kinds={"s3", "parquet", "influxdb"},
     op_tags={LAMBDA_SIZE_TAG: "large"},
     check_specs=CHECK_SPECS,
@@ -237,6 +272,11 @@ def energy_series(
         )
 
     metadata = {
+        # Dagster's standard table keys (TableMetadataSet's, exported only privately in 1.13): the points
+        # this partition wrote and their columns.
+        "dagster/row_count": MetadataValue.int(report.points_written),
+        "dagster/partition_row_count": MetadataValue.int(report.points_written),
+        "dagster/column_schema": MetadataValue.table_schema(point_schema(spec)),
         "points_written": report.points_written,
         "batches_processed": report.batches_processed,
         "failed_batches": report.failed_batches,
@@ -255,8 +295,8 @@ def energy_series(
         "influxdb_health": health["status"],
         "influxdb_response_time_ms": float(health["response_time_ms"]),
         "influxdb_bucket": influxdb.bucket,
-        "source": MetadataValue.path(f"s3://{config.bucket}/{prefix}"),
-        "files": _files_table(files),
+        "source": MetadataValue.url(config.browse_url(prefix)),
+        "files": _files_table(files, config),
         "batch_size": config.batch_size,
         "validation_enabled": config.enable_validation,
         "drop_invalid_records": config.drop_invalid_records,

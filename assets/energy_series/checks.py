@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
+from assets.partitions import energy_series_partitions
 from ecom_pipeline.energy_series.datasets import DatasetSpec
 from ecom_pipeline.energy_series.partition_day import (
     TimestampSummary,
@@ -19,20 +20,18 @@ POINTS_CHECK = "points_written_match_server"
 DAY_CHECK = "timestamps_within_partition_day"
 DROP_RATE_CHECK = "dropped_rows_rate"
 
+# Partitioned like the asset: each result is recorded for the (dataset, date) its step wrote, so the UI keeps
+# a check status per partition (a run writes exactly one partition; the asset reads `context.partition_key`).
 CHECK_SPECS = [
-    AssetCheckSpec(
-        POINTS_CHECK,
-        asset=ASSET_NAME,
-        description="Points read back from the server for the partition's time range equal the valid rows.",
-    ),
-    AssetCheckSpec(
-        DAY_CHECK, asset=ASSET_NAME, description="Every written timestamp lies in the partition's day."
-    ),
-    AssetCheckSpec(
-        DROP_RATE_CHECK,
-        asset=ASSET_NAME,
-        description="Dropped rows stay below the configured share of input rows (WARN above it).",
-    ),
+    AssetCheckSpec(name, asset=ASSET_NAME, description=text, partitions_def=energy_series_partitions)
+    for name, text in (
+        (
+            POINTS_CHECK,
+            "Points read back from the server for the partition's time range equal the valid rows.",
+        ),
+        (DAY_CHECK, "Every written timestamp lies in the partition's day."),
+        (DROP_RATE_CHECK, "Dropped rows stay below the configured share of input rows (WARN above it)."),
+    )
 ]
 
 

@@ -110,6 +110,7 @@ class IngestionResult:
     seconds: float
     preview: pa.Table | None
     unique_keys: UniqueKeys  # every written row's key, spilled to disk (close it after the check)
+    written_schema: pa.Schema | None = None  # the Parquet schema of the parts (None: no rows and no schema)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -244,6 +245,7 @@ def ingest_partition(
         seconds=time.monotonic() - started,
         preview=preview,
         unique_keys=unique_keys,
+        written_schema=bronze_schema(schema) if schema is not None else None,
     )
 
 

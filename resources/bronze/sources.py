@@ -22,22 +22,29 @@ from ecom_pipeline.bronze.api_records import WindowedRecords, filter_window, rec
 from ecom_pipeline.bronze.arrow_types import (
     SourceColumn,
     arrow_schema_for,
+    copy_read_schema,
     csv_convert_options,
     csv_parse_options,
     csv_read_options,
+    text_decodings,
 )
 from ecom_pipeline.bronze.enrich import RECORD_HASH, check_no_reserved_columns
 from ecom_pipeline.bronze.entities import EntitySpec
 from ecom_pipeline.bronze.ingest import Extraction, SourceBatch
+from ecom_pipeline.bronze.pg_text import decode_columns
 from ecom_pipeline.bronze.record_hash import HASH_SESSION_SETTINGS, hash_column_order
 from ecom_pipeline.bronze.windows import EPOCH, ExtractionWindow
 from resources.bronze.source_api import SourceApiResource
 
+# information_schema for names and types; pg_attribute for what arrays need (declared dimensions, typmod).
 _CATALOG_SQL = """
-SELECT column_name, data_type, numeric_precision, numeric_scale
-FROM information_schema.columns
-WHERE table_schema = %s AND table_name = %s
-ORDER BY ordinal_position
+SELECT c.column_name, c.data_type, c.numeric_precision, c.numeric_scale, c.udt_name, a.attndims, a.atttypmod
+FROM information_schema.columns c
+JOIN pg_catalog.pg_namespace n ON n.nspname = c.table_schema
+JOIN pg_catalog.pg_class r ON r.relnamespace = n.oid AND r.relname = c.table_name
+JOIN pg_catalog.pg_attribute a ON a.attrelid = r.oid AND a.attname = c.column_name
+WHERE c.table_schema = %s AND c.table_name = %s
+ORDER BY c.ordinal_position
 """
 _CSV_COLUMN = re.compile(r"CSV column #(\d+)")
 
@@ -108,7 +115,9 @@ def _copy_batches(
     producer has been joined and reported a clean finish: a COPY that fails before its first row closes the
     pipe too, and reading that as "the window has no rows" would publish an empty day."""
     conn = connect()
-    copy_schema = schema.append(pa.field(RECORD_HASH, pa.string()))
+    # bytea and arrays arrive as their text form and are decoded per batch (pg_text.py).
+    decodings = text_decodings(schema)
+    copy_schema = copy_read_schema(schema).append(pa.field(RECORD_HASH, pa.string()))
     read_fd, write_fd = os.pipe()
     failure: list[BaseException] = []
     finished: list[bool] = []
@@ -152,9 +161,10 @@ def _copy_batches(
             )
             hash_index = len(schema)
             for batch in reader:
-                yield SourceBatch(
-                    pa.Table.from_batches([batch.drop_columns([RECORD_HASH])]), batch.column(hash_index)
-                )
+                table = pa.Table.from_batches([batch.drop_columns([RECORD_HASH])])
+                if decodings:
+                    table = decode_columns(table, decodings, where)
+                yield SourceBatch(table, batch.column(hash_index))
         except pa.ArrowInvalid as exc:
             # Either the database failed and the stream ended early (the producer has recorded why), or a
             # value did not convert while the producer is still writing: stop it, then decide.

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag
+from ecom_pipeline.s3_objects import S3ObjectVersion, normalize_etag, s3_console_url
 
 STAMP = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -20,3 +20,14 @@ def test_version_from_a_listing_entry_and_a_head_response_agree() -> None:
     )
     assert listed == headed
     assert listed.version == "a/b.csv@e1"
+
+
+def test_console_links_name_the_object_or_folder_and_carry_no_credential() -> None:
+    assert s3_console_url("lake", "data/bronze/x y/part-00000.parquet", "eu-west-1") == (
+        "https://s3.console.aws.amazon.com/s3/object/lake?region=eu-west-1&prefix=data/bronze/x%20y/part-00000.parquet"
+    )
+    folder = s3_console_url("lake", "data/bronze/orders/", None)
+    assert (
+        folder
+        == "https://s3.console.aws.amazon.com/s3/buckets/lake?region=us-east-1&prefix=data/bronze/orders/"
+    )
