@@ -27,6 +27,7 @@ from dagster import (
 
 from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, LISTED_FILES, check_results
 from assets.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
+from assets.pools import METRICS_DB_POOL
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
 from ecom_pipeline.metric_imports.quarantine import PreparedFile
 from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED
@@ -48,6 +49,7 @@ from resources.rds import RdsPostgresResource
     op_tags={LAMBDA_SIZE_TAG: "small"},
     output_required=False,  # materializations are yielded per file, as each one commits
     check_specs=IMPORTED_METRICS_CHECKS,
+    pool=METRICS_DB_POOL,  # each step holds `db_writers` connections to the metrics database
 )
 def imported_metrics(
     context: AssetExecutionContext,

@@ -13,6 +13,7 @@ import time
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from assets.partitions import product_upload_partitions
+from assets.pools import PRODUCTS_DB_POOL
 from assets.product_uploads.checks import (
     RECORDS_CHECKS,
     VALIDATION_CHECKS,
@@ -184,6 +185,7 @@ def _stage(
     partitions_def=product_upload_partitions,
     deps=[product_upload_records],
     check_specs=VALIDATION_CHECKS,
+    pool=PRODUCTS_DB_POOL,  # a wide backfill upserts into `products` at most as often as the pool allows
     op_tags={LAMBDA_SIZE_TAG: "large"},
     kinds={"dynamodb", "postgres", "sqs", "sns"},
     description="Staged rows validated: valid ones upserted into products, rejected ones reported (SQS, S3 CSV).",
