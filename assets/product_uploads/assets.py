@@ -22,6 +22,7 @@ from assets.product_uploads.checks import (
     rows_accounted_check,
     rows_staged_check,
 )
+from assets.product_uploads.rejection_metadata import rejection_metadata
 from assets.product_uploads.validation_step import UploadContext, validate_and_write
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
 from ecom_pipeline.product_uploads.csv_parser import (
@@ -33,7 +34,8 @@ from ecom_pipeline.product_uploads.csv_parser import (
 from ecom_pipeline.product_uploads.error_report import build_error_report
 from ecom_pipeline.product_uploads.object_keys import error_report_key
 from ecom_pipeline.product_uploads.records import item_timestamp, product_row, staged_item
-from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status, top_rejection_reasons
+from ecom_pipeline.product_uploads.rejections import describe_group, reason_groups
+from ecom_pipeline.product_uploads.validation import error_rate, final_upload_status
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.partition_lock import lock_name, locked_partition
 from resources.product_uploads import products_table as db
@@ -41,6 +43,7 @@ from resources.product_uploads.config import ProductUploadsConfig
 from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
 from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.rds import RdsPostgresResource
+from resources.s3_links import presigned_get_url
 
 
 @asset(
@@ -259,13 +262,19 @@ def validated_products(
 
     bucket = product_uploads_config.uploads_bucket
     report_uri = None
+    report: dict = {"error_report": "none (no rejected rows)"}
     if rejected:
         report_key = error_report_key(source.upload, upload_id)
         report_uri = put_error_report(client, bucket, report_key, build_error_report(rejected))
+        report = {
+            # A link that opens from the UI, and the object's name for when the link has expired.
+            "error_report": MetadataValue.url(presigned_get_url(client, bucket, report_key)),
+            "error_report_s3": MetadataValue.path(report_uri),
+        }
 
     status = final_upload_status(len(valid), len(rejected))
     rate = error_rate(len(valid), len(rejected))
-    top_reasons = top_rejection_reasons(rejected)
+    groups = reason_groups(rejected)
     summary = {
         "upload_id": upload_id,
         "vendor_id": history.vendor_id,
@@ -275,7 +284,9 @@ def validated_products(
         "valid_records": len(valid),
         "rejected_records": len(rejected),
         "error_report": report_uri,
-        "top_rejection_reasons": [{"field": f, "reason": r, "rows": n} for f, r, n in top_reasons[:5]],
+        "top_rejection_reasons": [
+            {"field": g.field, "reason": g.pattern, "rows": g.rows} for g in groups[:5]
+        ],
     }
     published = False
     if history.status != status or history.valid_records != len(valid):
@@ -293,14 +304,32 @@ def validated_products(
     )
     elapsed = time.monotonic() - started
     context.log.info(f"upload {upload_id}: {status}, {len(valid)} valid, {len(rejected)} rejected")
+    for group in groups:  # one line per kind of error, with the first row to look at
+        context.log.warning(f"upload {upload_id}: {describe_group(group)}")
+    outcome = {
+        "upload_id": upload_id,
+        "vendor_id": history.vendor_id,
+        "status": status,
+        "total_records": total,
+        "valid_records": len(valid),
+        "rejected_records": len(rejected),
+        "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
+        **report,
+        **rejection_metadata(rejected, groups),
+    }
+    if status == db.STATUS_FAILED:
+        # Every row was rejected: nothing of the upload reached products, so the partition must not show as
+        # materialized. The step fails (red in the partitions view) with the same tables as a materialization.
+        raise Failure(
+            f"upload {upload_id}: all {total} rows rejected, nothing reached products; "
+            + (f"most common: {describe_group(groups[0])}; " if groups else "")
+            + f"error report {report_uri}",
+            metadata=outcome,
+            allow_retries=False,
+        )
     return MaterializeResult(
         metadata={
-            "upload_id": upload_id,
-            "vendor_id": history.vendor_id,
-            "status": status,
-            "total_records": total,
-            "valid_records": len(valid),
-            "rejected_records": len(rejected),
+            **outcome,
             "error_rate": round(rate, 4),
             "products_inserted": upserted.inserted,
             "products_updated": upserted.updated,
@@ -309,9 +338,6 @@ def validated_products(
             "items_read_back": "no (first pass)" if first_pass else total,
             "sqs_messages_sent": result.sqs_sent,
             "sns_published": published,
-            "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
-            "error_report": MetadataValue.path(report_uri) if report_uri else "none (no rejected rows)",
-            "top_rejection_reasons": MetadataValue.md(_reasons_markdown(top_reasons)),
             "seconds": round(elapsed, 3),
             "rows_per_second": round(total / elapsed, 1) if elapsed else 0.0,
         },
@@ -333,11 +359,3 @@ def _stored_states(records: UploadRecordsResource, upload_id: str, record_ids: l
             f"upload {upload_id}: {len(record_ids)} rows, DynamoDB holds {len(by_id)} of their items"
         )
     return by_id
-
-
-def _reasons_markdown(top: list[tuple[str, str, int]]) -> str:
-    if not top:
-        return "No rejected rows."
-    lines = ["| field | reason | rows |", "|---|---|---|"]
-    lines += [f"| {field} | {reason.replace('|', '/')} | {rows} |" for field, reason, rows in top]
-    return "\n".join(lines)
