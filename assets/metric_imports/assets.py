@@ -21,11 +21,11 @@ from dagster import (
     AssetObservation,
     BackfillPolicy,
     Failure,
-    MetadataValue,
     asset,
 )
 
-from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, LISTED_FILES, check_results
+from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, check_results
+from assets.metric_imports.run_files import describe_outcome, run_files_metadata, run_files_table
 from assets.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
 from assets.pools import METRICS_DB_POOL
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
@@ -88,6 +88,7 @@ def imported_metrics(
             importer, prepared_in_order(s3_client, config, keys), config.db_writers, progress
         ):
             outcomes.append(outcome)
+            context.log.info(f"file {len(outcomes)} of {len(keys)}: {describe_outcome(outcome)}")
             if outcome.status in SUCCEEDED:
                 yield AssetMaterialization(
                     asset_key=context.asset_key,
@@ -121,6 +122,8 @@ def imported_metrics(
         f"{progress.waited_for_reads:.2f}s of it waiting for reads; CloudWatch "
         + ("published" if published else "not published")
     )
+    # The run's files by key in one table: what a range run did, file by file, on the asset's page.
+    yield AssetObservation(asset_key=context.asset_key, metadata=run_files_metadata(keys, outcomes))
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
     if succeeded:
         yield from check_results(succeeded)
@@ -169,9 +172,6 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         (only,) = failures
         return Failure(description=only.message, metadata=only.metadata, allow_retries=retryable)
     untouched = planned - len(outcomes)
-    lines = ["| file | outcome | reason |", "|---|---|---|"] + [
-        f"| {o.key} | {o.status} | {o.message.replace('|', '/')} |" for o in failures[:LISTED_FILES]
-    ]
     summary = f"{len(failures)} of {planned} files not imported" + (
         f", {untouched} not attempted after a database failure" if untouched else ""
     )
@@ -180,7 +180,7 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         metadata={
             "files_failed": len(failures),
             "files_not_attempted": untouched,
-            "failures": MetadataValue.md("\n".join(lines)),
+            "failures": run_files_table([o.key for o in failures], failures),
         },
         allow_retries=retryable,
     )

@@ -7,6 +7,7 @@ from dagster import DagsterEventType
 
 from assets.metric_imports.assets import imported_metrics
 from assets.metric_imports.checks import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
+from assets.partitions import metric_import_file_partitions
 from tests.assets.metric_imports.sandbox import ImportEnv, metric_records
 
 
@@ -185,3 +186,37 @@ def test_a_bad_file_in_a_batch_fails_alone_and_the_others_are_materialized(impor
         imported_metrics.key, keys, imported_metrics.partitions_def
     )
     assert [status[k].value for k in keys] == ["MATERIALIZED", "FAILED", "MATERIALIZED"]
+
+
+def test_a_batch_names_every_file_in_the_run_log_and_in_a_table(import_env: ImportEnv):
+    keys = ["imports/batch/a.json", "imports/batch/b-bad.json", "imports/batch/c.json"]
+    import_env.put(keys[0], metric_records(4))
+    import_env.put(keys[1], b"not json")
+    import_env.put(keys[2], metric_records(7))
+    import_env.instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)  # in this order
+    assert import_env.run(keys[2]).success  # imported before: a no-op in the batch
+
+    result = import_env.run_range(keys)
+
+    assert not result.success
+    logged = [e.user_message for e in import_env.instance.all_logs(result.run_id) if e.dagster_event is None]
+    assert "file 1 of 3: imports/batch/a.json: imported, 4 rows (4 records)" in logged
+    assert any(m.startswith("file 2 of 3: imports/batch/b-bad.json: rejected") for m in logged)
+    assert "file 3 of 3: imports/batch/c.json: already_imported, 0 rows (7 records)" in logged
+    [observation] = [
+        e.event_specific_data.asset_observation
+        for e in result.all_events
+        if e.event_type == DagsterEventType.ASSET_OBSERVATION
+    ]
+    assert observation.partition is None  # the run's, not one file's
+    files = [r.data for r in observation.metadata["files"].value.records]
+    assert [(f["file"], f["status"], f["rows"], f["records"]) for f in files] == [
+        (keys[0], "imported", 4, 4),
+        (keys[1], "rejected", 0, 0),
+        (keys[2], "already_imported", 0, 7),
+    ]
+    assert keys[1] in files[1]["reason"] and files[0]["reason"] == ""
+    assert observation.metadata["files_in_run"].value == 3
+    (failure,) = _step_failures(result)
+    failed = failure.step_failure_data.user_failure_data.metadata["failures"].value.records
+    assert [(r.data["file"], r.data["status"]) for r in failed] == [(keys[1], "rejected")]
