@@ -15,18 +15,23 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetExecutionContext,
     AssetMaterialization,
     AssetObservation,
     BackfillPolicy,
     Failure,
+    Output,
     asset,
 )
 
-from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, check_results
+from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, check_evaluations
 from assets.metric_imports.run_files import describe_outcome, run_files_metadata, run_files_table
-from assets.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
+from assets.partitions import (
+    METRIC_IMPORT_FILES_PER_RUN,
+    materializations_of_run,
+    metric_import_file_partitions,
+)
 from assets.pools import METRICS_DB_POOL
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
 from ecom_pipeline.metric_imports.quarantine import PreparedFile
@@ -58,7 +63,7 @@ def imported_metrics(
     sns: SnsResource,
     cloudwatch: CloudWatchMetricsResource,
     metric_imports_config: MetricImportsConfig,
-) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckResult]:
+) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckEvaluation | Output]:
     """Metric records of JSON files under `imports/` of the imports bucket, in the `metrics` table."""
     config = metric_imports_config
     keys = list(context.partition_keys)
@@ -124,9 +129,16 @@ def imported_metrics(
     )
     # The run's files by key in one table: what a range run did, file by file, on the asset's page.
     yield AssetObservation(asset_key=context.asset_key, metadata=run_files_metadata(keys, outcomes))
+    # One result per check and imported file, on the file's partition (also in a range run).
+    selected = set(context.selected_asset_check_keys)
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
-    if succeeded:
-        yield from check_results(succeeded)
+    if succeeded and selected:
+        targets = materializations_of_run(
+            context.instance, context.asset_key, context.run_id, [o.key for o in succeeded]
+        )
+        yield from check_evaluations(context.asset_key, succeeded, targets, selected)
+    for check_key in selected:  # the step's check outputs; the results are the evaluations above
+        yield Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key))
     failures = [o for o in outcomes if o.status not in SUCCEEDED]
     if failures:  # the run fails for these files; their partitions show as failed in the UI
         raise _failure(failures, outcomes, len(keys))

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from dagster import DagsterEventType
+from dagster import AssetCheckKey, DagsterEventType
 
 from assets.metric_imports.assets import imported_metrics
 from assets.metric_imports.checks import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
@@ -220,3 +220,32 @@ def test_a_batch_names_every_file_in_the_run_log_and_in_a_table(import_env: Impo
     (failure,) = _step_failures(result)
     failed = failure.step_failure_data.user_failure_data.metadata["failures"].value.records
     assert [(r.data["file"], r.data["status"]) for r in failed] == [(keys[1], "rejected")]
+
+
+def test_a_range_run_records_each_check_on_each_file_partition(import_env: ImportEnv):
+    keys = [f"imports/range/{n}.json" for n in range(3)]
+    for n, key in enumerate(keys):
+        import_env.put(key, metric_records(5 + n))
+
+    result = import_env.run_range(keys)
+
+    assert result.success
+    assert sorted((e.check_name, e.partition) for e in result.get_asset_check_evaluations()) == sorted(
+        (check, key) for check in (ROW_COUNT_CHECK, NO_DUPLICATES_CHECK) for key in keys
+    )
+    check_keys = [
+        AssetCheckKey(imported_metrics.key, name) for name in (ROW_COUNT_CHECK, NO_DUPLICATES_CHECK)
+    ]
+    infos = import_env.instance.event_log_storage.get_asset_check_partition_info(check_keys)
+    by_check = {(i.check_key.name, i.partition_key): i for i in infos}
+    assert sorted(by_check) == sorted((c.name, k) for c in check_keys for k in keys)
+    for info in infos:  # each result passed and checks the file's own (latest) materialization
+        assert info.latest_execution_status.value == "SUCCEEDED"
+        assert info.latest_target_materialization_storage_id == info.latest_materialization_storage_id
+        assert info.is_current
+    [row_count] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if (e.check_name, e.partition) == (ROW_COUNT_CHECK, keys[2])
+    ]
+    assert {k: v.value for k, v in row_count.metadata.items()} == {"rows_in_table": 7, "records_in_file": 7}

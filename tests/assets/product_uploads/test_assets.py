@@ -50,6 +50,13 @@ def test_clean_upload_lands_in_products(uploads_env):
     assert rows[0] == ("CA-VEND001-0001", "Wireless Mouse 1", Decimal("19.99"), 150, upload.upload_id)
     assert all(passed for passed, _ in check_results(result).values())
     assert len(check_results(result)) == 4
+    # Each check's result is recorded on the upload's partition, against the upload's materialization.
+    assert {e.partition for e in result.get_asset_check_evaluations()} == {upload.upload_id}
+    graph_checks = [*product_upload_records.check_keys, *validated_products.check_keys]
+    infos = env.instance.event_log_storage.get_asset_check_partition_info(graph_checks)
+    assert sorted((i.check_key.name, i.partition_key, i.is_current) for i in infos) == sorted(
+        (key.name, upload.upload_id, True) for key in graph_checks
+    )
     meta = metadata(result, "validated_products")
     assert meta["valid_records"] == 31 and meta["rejected_records"] == 0 and meta["products_inserted"] == 31
     assert env.error_messages() == []
