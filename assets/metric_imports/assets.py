@@ -21,6 +21,7 @@ from dagster import (
     AssetObservation,
     BackfillPolicy,
     Failure,
+    MetadataValue,
     Output,
     asset,
 )
@@ -77,7 +78,7 @@ def imported_metrics(
         tables,
         DeadLetters(s3_client, sqs, sns, config, context.run_id),
     )
-    run_context = {
+    run_context: dict[str, object] = {
         "files_in_run": len(keys),
         "db_writers": config.db_writers,
         "table": tables.describe_metrics(),
@@ -95,6 +96,10 @@ def imported_metrics(
             outcomes.append(outcome)
             context.log.info(f"file {len(outcomes)} of {len(keys)}: {describe_outcome(outcome)}")
             if outcome.status in SUCCEEDED:
+                if "dagster/column_schema" not in run_context:  # read once per run, when a file has committed
+                    columns = importer.metrics_columns()
+                    if columns is not None:
+                        run_context["dagster/column_schema"] = MetadataValue.table_schema(columns)
                 yield AssetMaterialization(
                     asset_key=context.asset_key,
                     partition=outcome.key,

@@ -44,6 +44,7 @@ from resources.product_uploads.upload_objects import UploadSource, download, put
 from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.rds import RdsPostgresResource
 from resources.s3_links import presigned_get_url
+from resources.table_schemas import table_schema
 
 
 @asset(
@@ -124,6 +125,7 @@ def product_upload_records(
         )
     return MaterializeResult(
         metadata={
+            "dagster/row_count": total,  # one UploadRecords item per data row
             "upload_id": upload_id,
             "vendor_id": upload.vendor_id,
             "upload": MetadataValue.path(source.uri),
@@ -295,6 +297,7 @@ def validated_products(
     with db.transaction(rds, product_uploads_config.db_schema) as conn:
         db.finish_upload(conn, upload_id, status, len(valid), len(rejected))
         duplicates = db.duplicate_skus(conn, history.vendor_id)
+        products_columns = table_schema(conn, db.PRODUCTS_TABLE)
     cloudwatch.put_metrics(
         product_uploads_config.metrics_namespace,
         [
@@ -329,6 +332,9 @@ def validated_products(
         )
     return MaterializeResult(
         metadata={
+            # The upload's valid rows are its products (inserted, updated or unchanged) in this table.
+            "dagster/row_count": len(valid),
+            "dagster/column_schema": MetadataValue.table_schema(products_columns),
             **outcome,
             "error_rate": round(rate, 4),
             "products_inserted": upserted.inserted,

@@ -1,6 +1,7 @@
 """`imported_metrics` against the local stack: PostgreSQL, S3, SQS and SNS are the real servers."""
 
 import json
+import urllib.request
 
 import pytest
 from dagster import AssetCheckKey, DagsterEventType
@@ -18,6 +19,12 @@ def _materialization_metadata(result) -> dict:
 
 def _checks(result) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def _download(url: str) -> bytes:
+    """GET a presigned link without AWS credentials, as a browser opening it from the UI would."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
 
 
 def _step_failures(result) -> list:
@@ -39,6 +46,15 @@ def test_file_is_imported_in_one_transaction_with_its_ledger_row(import_env: Imp
     assert metadata["status"] == "imported"
     assert metadata["rows_imported"] == 50 and metadata["records_in_file"] == 50
     assert metadata["db_attempts"] == 1
+    assert metadata["dagster/row_count"] == 50
+    columns = {c.name: c for c in metadata["dagster/column_schema"].columns}
+    assert {"name", "value", "timestamp", "source_file"} <= set(columns)
+    assert (columns["value"].type, columns["timestamp"].type) == (
+        "double precision",
+        "timestamp with time zone",
+    )
+    assert metadata["file_s3"] == f"s3://{import_env.bucket}/{key}"
+    assert json.loads(_download(metadata["file"])) == metric_records(50)  # the link opens the file
     assert _checks(result) == {ROW_COUNT_CHECK: True, NO_DUPLICATES_CHECK: True}
     first = import_env.query(
         'SELECT name, value, "timestamp" FROM {schema}.metrics WHERE source_file = %s ORDER BY "timestamp" LIMIT 2',
@@ -134,6 +150,9 @@ def test_bad_input_is_quarantined_dead_lettered_announced_and_not_retried(import
     assert notification["key"] == key and notification["reason_code"] == reason_code
     sums = import_env.metric_sums()
     assert (sums["FilesRejected"], sums["FilesImported"], sums["RowsImported"]) == (1, 0, 0)
+    links = failure.step_failure_data.user_failure_data.metadata
+    assert links["quarantined_to_s3"].value == f"s3://{import_env.bucket}/{quarantined}"
+    assert _download(links["quarantined_to"].value) == payload
 
 
 def test_fixed_file_imports_after_a_rejection(import_env: ImportEnv):

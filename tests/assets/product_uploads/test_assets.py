@@ -59,6 +59,13 @@ def test_clean_upload_lands_in_products(uploads_env):
     )
     meta = metadata(result, "validated_products")
     assert meta["valid_records"] == 31 and meta["rejected_records"] == 0 and meta["products_inserted"] == 31
+    assert (
+        meta["dagster/row_count"] == 31
+        and metadata(result, "product_upload_records")["dagster/row_count"] == 31
+    )
+    columns = {c.name: c for c in meta["dagster/column_schema"].columns}
+    assert {"vendor_id", "sku", "name", "price", "stock_quantity", "source_upload_id"} <= set(columns)
+    assert columns["price"].type == "numeric(12,2)" and not columns["sku"].constraints.nullable
     assert env.error_messages() == []
     [note] = env.notifications()
     assert note["status"] == "completed" and note["valid_records"] == 31
