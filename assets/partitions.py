@@ -4,10 +4,16 @@ import os
 from collections.abc import Mapping, Sequence
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
     DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
     StaticPartitionsDefinition,
+)
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -63,3 +69,29 @@ def keys_in_range(ordered: Sequence[str], first: str, last: str) -> list[str]:
     if first not in position or last not in position:
         return []
     return list(ordered[position[first] : position[last] + 1])
+
+
+def materializations_of_run(
+    instance: DagsterInstance, asset_key: AssetKey, run_id: str, partition_keys: Sequence[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """partition key -> this run's materialization of it, as the target of a check evaluation of that partition.
+
+    A run over a partition range has no single partition, so `AssetCheckResult` cannot name one; the step yields
+    `AssetCheckEvaluation(partition=...)` instead, and without the materialization it checked Dagster treats the
+    result as stale (the partition's check shows as not evaluated). The class that names the target is
+    private, hence here. One query for all partitions; a partition materialized again by another run since is
+    left out (its newer materialization is not what this run checked).
+    """
+    if not partition_keys:
+        return {}
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(partition_keys)),
+        limit=2 * len(partition_keys),
+    ).records
+    targets: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+    for record in records:  # newest first
+        if record.partition_key is not None and record.partition_key not in targets:
+            targets[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+            )
+    return {key: target for key, target in targets.items() if target.run_id == run_id}

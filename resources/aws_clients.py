@@ -6,6 +6,7 @@ has explicit connect and read timeouts, so a service that accepts a connection a
 call (after botocore's retries) instead of holding the step until the function times out.
 """
 
+import os
 import threading
 from functools import lru_cache
 from typing import Any
@@ -14,6 +15,8 @@ import boto3
 from botocore.config import Config
 from dagster import ConfigurableResource
 from pydantic import Field
+
+from resources.s3_objects import object_link
 
 _client_lock = threading.Lock()
 
@@ -93,6 +96,12 @@ class AwsClientResource(ConfigurableResource):
             self.connect_timeout_seconds,
             self.read_timeout_seconds,
         )
+
+    def s3_link(self, bucket: str, key: str) -> str:
+        """A link for the UI's metadata to an object, or a folder when `key` ends with `/`: the S3 console on
+        AWS, a presigned URL of the local endpoint (resources/s3_objects.object_link says why)."""
+        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+        return object_link(self.client("s3"), bucket, key, endpoint)
 
     def dynamodb_resource(self) -> Any:
         return _cached_dynamodb(

@@ -15,18 +15,25 @@ from contextlib import closing
 from dataclasses import dataclass
 
 from dagster import (
-    AssetCheckResult,
+    AssetCheckEvaluation,
     AssetExecutionContext,
     AssetMaterialization,
     AssetObservation,
     BackfillPolicy,
     Failure,
     MetadataValue,
+    Output,
     asset,
 )
 
-from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, LISTED_FILES, check_results
-from assets.partitions import METRIC_IMPORT_FILES_PER_RUN, metric_import_file_partitions
+from assets.metric_imports.checks import IMPORTED_METRICS_CHECKS, check_evaluations
+from assets.metric_imports.run_files import describe_outcome, run_files_metadata, run_files_table
+from assets.partitions import (
+    METRIC_IMPORT_FILES_PER_RUN,
+    materializations_of_run,
+    metric_import_file_partitions,
+)
+from assets.pools import METRICS_DB_POOL
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, METRIC_IMPORTS_GROUP
 from ecom_pipeline.metric_imports.quarantine import PreparedFile
 from ecom_pipeline.metric_imports.selection import FAILED, IMPORTED, REJECTED
@@ -48,6 +55,7 @@ from resources.rds import RdsPostgresResource
     op_tags={LAMBDA_SIZE_TAG: "small"},
     output_required=False,  # materializations are yielded per file, as each one commits
     check_specs=IMPORTED_METRICS_CHECKS,
+    pool=METRICS_DB_POOL,  # each step holds `db_writers` connections to the metrics database
 )
 def imported_metrics(
     context: AssetExecutionContext,
@@ -56,7 +64,7 @@ def imported_metrics(
     sns: SnsResource,
     cloudwatch: CloudWatchMetricsResource,
     metric_imports_config: MetricImportsConfig,
-) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckResult]:
+) -> Iterator[AssetMaterialization | AssetObservation | AssetCheckEvaluation | Output]:
     """Metric records of JSON files under `imports/` of the imports bucket, in the `metrics` table."""
     config = metric_imports_config
     keys = list(context.partition_keys)
@@ -70,7 +78,7 @@ def imported_metrics(
         tables,
         DeadLetters(s3_client, sqs, sns, config, context.run_id),
     )
-    run_context = {
+    run_context: dict[str, object] = {
         "files_in_run": len(keys),
         "db_writers": config.db_writers,
         "table": tables.describe_metrics(),
@@ -86,7 +94,12 @@ def imported_metrics(
             importer, prepared_in_order(s3_client, config, keys), config.db_writers, progress
         ):
             outcomes.append(outcome)
+            context.log.info(f"file {len(outcomes)} of {len(keys)}: {describe_outcome(outcome)}")
             if outcome.status in SUCCEEDED:
+                if "dagster/column_schema" not in run_context:  # read once per run, when a file has committed
+                    columns = importer.metrics_columns()
+                    if columns is not None:
+                        run_context["dagster/column_schema"] = MetadataValue.table_schema(columns)
                 yield AssetMaterialization(
                     asset_key=context.asset_key,
                     partition=outcome.key,
@@ -119,9 +132,18 @@ def imported_metrics(
         f"{progress.waited_for_reads:.2f}s of it waiting for reads; CloudWatch "
         + ("published" if published else "not published")
     )
+    # The run's files by key in one table: what a range run did, file by file, on the asset's page.
+    yield AssetObservation(asset_key=context.asset_key, metadata=run_files_metadata(keys, outcomes))
+    # One result per check and imported file, on the file's partition (also in a range run).
+    selected = set(context.selected_asset_check_keys)
     succeeded = [o for o in outcomes if o.status in SUCCEEDED]
-    if succeeded:
-        yield from check_results(succeeded)
+    if succeeded and selected:
+        targets = materializations_of_run(
+            context.instance, context.asset_key, context.run_id, [o.key for o in succeeded]
+        )
+        yield from check_evaluations(context.asset_key, succeeded, targets, selected)
+    for check_key in selected:  # the step's check outputs; the results are the evaluations above
+        yield Output(None, output_name=context.assets_def.get_output_name_for_asset_check_key(check_key))
     failures = [o for o in outcomes if o.status not in SUCCEEDED]
     if failures:  # the run fails for these files; their partitions show as failed in the UI
         raise _failure(failures, outcomes, len(keys))
@@ -167,9 +189,6 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         (only,) = failures
         return Failure(description=only.message, metadata=only.metadata, allow_retries=retryable)
     untouched = planned - len(outcomes)
-    lines = ["| file | outcome | reason |", "|---|---|---|"] + [
-        f"| {o.key} | {o.status} | {o.message.replace('|', '/')} |" for o in failures[:LISTED_FILES]
-    ]
     summary = f"{len(failures)} of {planned} files not imported" + (
         f", {untouched} not attempted after a database failure" if untouched else ""
     )
@@ -178,7 +197,7 @@ def _failure(failures: Sequence[FileOutcome], outcomes: Sequence[FileOutcome], p
         metadata={
             "files_failed": len(failures),
             "files_not_attempted": untouched,
-            "failures": MetadataValue.md("\n".join(lines)),
+            "failures": run_files_table([o.key for o in failures], failures),
         },
         allow_retries=retryable,
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
 
 from assets.partitions import product_upload_partitions
+from assets.pools import PRODUCTS_DB_POOL
 from assets.product_uploads.checks import (
     RECORDS_CHECKS,
     VALIDATION_CHECKS,
@@ -22,6 +23,7 @@ from assets.product_uploads.checks import (
     rows_accounted_check,
     rows_staged_check,
 )
+from assets.product_uploads.rejection_metadata import rejection_metadata
 from assets.product_uploads.validation_step import UploadContext, validate_and_write
 from ecom_pipeline.constants import LAMBDA_SIZE_TAG, PRODUCT_UPLOADS_GROUP
 from ecom_pipeline.product_uploads.csv_parser import (
@@ -33,12 +35,8 @@ from ecom_pipeline.product_uploads.csv_parser import (
 from ecom_pipeline.product_uploads.error_report import build_error_report
 from ecom_pipeline.product_uploads.object_keys import error_report_key
 from ecom_pipeline.product_uploads.records import item_timestamp, product_row, staged_item
-from ecom_pipeline.product_uploads.validation import (
-    RowOutcome,
-    error_rate,
-    final_upload_status,
-    top_rejection_reasons,
-)
+from ecom_pipeline.product_uploads.rejections import describe_group, reason_groups
+from ecom_pipeline.product_uploads.validation import RowOutcome, error_rate, final_upload_status
 from resources.aws import CloudWatchMetricsResource, Metric, SnsResource, SqsResource
 from resources.partition_lock import lock_name, locked_partition
 from resources.product_uploads import products_table as db
@@ -46,6 +44,7 @@ from resources.product_uploads.config import ProductUploadsConfig
 from resources.product_uploads.upload_objects import UploadSource, download, put_error_report, resolve_upload
 from resources.product_uploads.upload_records_table import UploadRecordsResource
 from resources.rds import RdsPostgresResource
+from resources.table_schemas import table_schema
 
 
 @asset(
@@ -126,6 +125,7 @@ def product_upload_records(
         )
     return MaterializeResult(
         metadata={
+            "dagster/row_count": total,  # one UploadRecords item per data row
             "upload_id": upload_id,
             "vendor_id": upload.vendor_id,
             "upload": MetadataValue.path(source.uri),
@@ -194,6 +194,7 @@ def _stage(
     partitions_def=product_upload_partitions,
     deps=[product_upload_records],
     check_specs=VALIDATION_CHECKS,
+    pool=PRODUCTS_DB_POOL,  # a wide backfill upserts into `products` at most as often as the pool allows
     op_tags={LAMBDA_SIZE_TAG: "large"},
     kinds={"dynamodb", "postgres", "sqs", "sns"},
     description="Staged rows validated: valid ones upserted into products, rejected ones reported (SQS, S3 CSV).",
@@ -267,13 +268,19 @@ def validated_products(
 
     bucket = product_uploads_config.uploads_bucket
     report_uri = None
+    report: dict = {"error_report": "none (no rejected rows)"}
     if rejected:
         report_key = error_report_key(source.upload, upload_id)
         report_uri = put_error_report(client, bucket, report_key, build_error_report(rejected))
+        report = {
+            # A link that opens from the UI, and the object's name for when the link has expired.
+            "error_report": MetadataValue.url(product_uploads_config.s3_link(bucket, report_key)),
+            "error_report_s3": MetadataValue.path(report_uri),
+        }
 
     status = final_upload_status(valid, len(rejected))
     rate = error_rate(valid, len(rejected))
-    top_reasons = top_rejection_reasons(rejected)
+    groups = reason_groups(rejected)
     summary = {
         "upload_id": upload_id,
         "vendor_id": history.vendor_id,
@@ -283,7 +290,9 @@ def validated_products(
         "valid_records": valid,
         "rejected_records": len(rejected),
         "error_report": report_uri,
-        "top_rejection_reasons": [{"field": f, "reason": r, "rows": n} for f, r, n in top_reasons[:5]],
+        "top_rejection_reasons": [
+            {"field": g.field, "reason": g.pattern, "rows": g.rows} for g in groups[:5]
+        ],
     }
     published = False
     if history.status != status or history.valid_records != valid:
@@ -292,6 +301,7 @@ def validated_products(
     with db.transaction(rds, product_uploads_config.db_schema) as conn:
         db.finish_upload(conn, upload_id, status, valid, len(rejected))
         duplicates = db.duplicate_skus(conn, history.vendor_id)
+        products_columns = table_schema(conn, db.PRODUCTS_TABLE)
     cloudwatch.put_metrics(
         product_uploads_config.metrics_namespace,
         [
@@ -301,14 +311,35 @@ def validated_products(
     )
     elapsed = time.monotonic() - started
     context.log.info(f"upload {upload_id}: {status}, {valid} valid, {len(rejected)} rejected")
+    for group in groups:  # one line per kind of error, with the first row to look at
+        context.log.warning(f"upload {upload_id}: {describe_group(group)}")
+    outcome = {
+        "upload_id": upload_id,
+        "vendor_id": history.vendor_id,
+        "status": status,
+        "total_records": total,
+        "valid_records": valid,
+        "rejected_records": len(rejected),
+        "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
+        **report,
+        **rejection_metadata(rejected, groups),
+    }
+    if status == db.STATUS_FAILED:
+        # Every row was rejected: nothing of the upload reached products, so the partition must not show as
+        # materialized. The step fails (red in the partitions view) with the same tables as a materialization.
+        raise Failure(
+            f"upload {upload_id}: all {total} rows rejected, nothing reached products; "
+            + (f"most common: {describe_group(groups[0])}; " if groups else "")
+            + f"error report {report_uri}",
+            metadata=outcome,
+            allow_retries=False,
+        )
     return MaterializeResult(
         metadata={
-            "upload_id": upload_id,
-            "vendor_id": history.vendor_id,
-            "status": status,
-            "total_records": total,
-            "valid_records": valid,
-            "rejected_records": len(rejected),
+            # The upload's valid rows are its products (inserted, updated or unchanged) in this table.
+            "dagster/row_count": valid,
+            "dagster/column_schema": MetadataValue.table_schema(products_columns),
+            **outcome,
             "error_rate": round(rate, 4),
             "products_inserted": upserted.inserted,
             "products_updated": upserted.updated,
@@ -317,9 +348,6 @@ def validated_products(
             "items_read_back": "no (first pass)" if first_pass else total,
             "sqs_messages_sent": result.sqs_sent,
             "sns_published": published,
-            "upload": MetadataValue.path(f"s3://{bucket}/{history.s3_key}"),
-            "error_report": MetadataValue.path(report_uri) if report_uri else "none (no rejected rows)",
-            "top_rejection_reasons": MetadataValue.md(_reasons_markdown(top_reasons)),
             "seconds": round(elapsed, 3),
             "rows_per_second": round(total / elapsed, 1) if elapsed else 0.0,
         },
@@ -341,11 +369,3 @@ def _stored_states(records: UploadRecordsResource, upload_id: str, record_ids: l
             f"upload {upload_id}: {len(record_ids)} rows, DynamoDB holds {len(by_id)} of their items"
         )
     return by_id
-
-
-def _reasons_markdown(top: list[tuple[str, str, int]]) -> str:
-    if not top:
-        return "No rejected rows."
-    lines = ["| field | reason | rows |", "|---|---|---|"]
-    lines += [f"| {field} | {reason.replace('|', '/')} | {rows} |" for field, reason, rows in top]
-    return "\n".join(lines)

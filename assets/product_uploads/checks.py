@@ -1,13 +1,15 @@
 """Asset checks of the uploads pipeline, evaluated inside the asset step from fresh reads of the stores.
 
 They run in the materializing step (not as separate `@asset_check` ops) because they need the partition's
-upload id and the counts the step just produced, and a separate op would be a second Lambda invocation.
+upload id and the counts the step just produced, and a separate op would be a second Lambda invocation. They
+are partitioned like the assets, so each result is recorded on its upload's partition (one run = one upload).
 """
 
 from collections.abc import Mapping
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
+from assets.partitions import product_upload_partitions
 from ecom_pipeline.product_uploads.validation import STATUS_ERROR, STATUS_PENDING, STATUS_VALID
 from resources.product_uploads.products_table import SkuDuplicates
 
@@ -15,6 +17,7 @@ RECORDS_CHECKS = [
     AssetCheckSpec(
         "all_rows_staged",
         asset="product_upload_records",
+        partitions_def=product_upload_partitions,
         description="UploadRecords holds exactly one item per CSV data row of the upload.",
     )
 ]
@@ -22,16 +25,19 @@ VALIDATION_CHECKS = [
     AssetCheckSpec(
         "every_row_accounted_for",
         asset="validated_products",
+        partitions_def=product_upload_partitions,
         description="valid + rejected == total rows, and no staged item is left pending_validation.",
     ),
     AssetCheckSpec(
         "no_duplicate_sku_per_vendor",
         asset="validated_products",
+        partitions_def=product_upload_partitions,
         description="No SKU appears on two products of the upload's vendor.",
     ),
     AssetCheckSpec(
         "error_rate_below_threshold",
         asset="validated_products",
+        partitions_def=product_upload_partitions,
         description="Share of rejected rows of the upload; above the configured threshold it warns.",
     ),
 ]

@@ -6,7 +6,7 @@ upload (the first occurrence wins; later ones are rejected); across uploads the 
 """
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -147,23 +147,6 @@ def final_upload_status(valid: int, rejected: int) -> str:
 def error_rate(valid: int, rejected: int) -> float:
     total = valid + rejected
     return rejected / total if total else 0.0
-
-
-def top_rejection_reasons(outcomes: Sequence[RowOutcome], limit: int = 10) -> list[tuple[str, str, int]]:
-    """(field, reason kind, rows) most frequent first; a reason kind drops the row's own value from the text."""
-    counts: dict[tuple[str, str], int] = {}
-    for outcome in outcomes:
-        for error in outcome.errors:
-            key = (error.field, reason_kind(error.reason))
-            counts[key] = counts.get(key, 0) + 1
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [(field, kind, count) for (field, kind), count in ranked[:limit]]
-
-
-def reason_kind(reason: str) -> str:
-    """A reason with quoted values and numbers masked, so 'price -1 ...' and 'price -2 ...' group together."""
-    masked = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", reason)
-    return re.sub(r"-?\d+(\.\d+)?", "N", masked)
 
 
 def _money_errors(name: str, value: Decimal, allow_zero: bool) -> list[FieldError]:

@@ -30,7 +30,7 @@ from ecom_pipeline.bronze.parts import PartLimits
 from ecom_pipeline.bronze.windows import ExtractionWindow, LoadType
 from ecom_pipeline.errors import ConfigurationError
 from resources.aws_clients import AwsClientResource
-from resources.s3_objects import list_folders, list_object_versions, object_link
+from resources.s3_objects import list_folders, list_object_versions
 
 _DELETE_BATCH = 1000
 _PARALLEL_REQUESTS = 8  # S3 requests in flight for copies and read-backs (latency-bound, not CPU-bound)
@@ -265,8 +265,7 @@ class BronzeLakeResource(AwsClientResource):
 
     def browse_url(self, key: str) -> str:
         """A lasting link to an object or folder (`key` ending in `/`) of the lake, for the UI's metadata."""
-        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-        return object_link(self.client("s3"), self.bucket, key, endpoint)
+        return self.s3_link(self.bucket, key)
 
     def store(self) -> S3LakeStore:
         return S3LakeStore(

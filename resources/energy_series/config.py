@@ -1,13 +1,10 @@
 """Energy-series configuration: where processed Parquet lives and how the loader validates and writes it."""
 
-import os
-
 from pydantic import Field
 
 from ecom_pipeline.energy_series.datasets import PROCESSED_PREFIX
 from ecom_pipeline.energy_series.write_policy import RetrySettings
 from resources.aws_clients import AwsClientResource
-from resources.s3_objects import object_link
 
 
 class EnergySeriesConfig(AwsClientResource):
@@ -48,5 +45,4 @@ class EnergySeriesConfig(AwsClientResource):
 
     def browse_url(self, key: str) -> str:
         """A lasting link to an object or folder (`key` ending in `/`) of the series bucket, for metadata."""
-        endpoint = self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-        return object_link(self.client("s3"), self.bucket, key, endpoint)
+        return self.s3_link(self.bucket, key)

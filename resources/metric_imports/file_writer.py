@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import psycopg2
 import psycopg2.extensions
-from dagster import DagsterLogManager, MetadataValue
+from dagster import DagsterLogManager, MetadataValue, TableSchema
 
 from ecom_pipeline.metric_imports.quarantine import PreparedFile
 from ecom_pipeline.metric_imports.rejections import DATABASE_ERROR, Rejection
@@ -33,6 +33,7 @@ from resources.metric_imports.ledger import (
     set_failure_error,
 )
 from resources.rds import RdsPostgresResource, committed
+from resources.table_schemas import table_schema
 
 # Outcomes of one file in a run: the ledger's statuses (FAILED: the database kept failing, nothing of the file
 # is written) and two that never reach the ledger.
@@ -112,11 +113,28 @@ class FileImporter:
             status,
             records_in_file=len(parsed),
             rows_imported=outcome.rows_imported,
-            metadata=_imported_metadata(
-                file, parsed, outcome, status, attempts, prepared.read_seconds, seconds
-            ),
+            metadata=self._object_links("file", file.bucket, file.key)
+            | _imported_metadata(file, parsed, outcome, status, attempts, prepared.read_seconds, seconds),
             stats=outcome.stats,
         )
+
+    def metrics_columns(self) -> TableSchema | None:
+        """The metrics table's columns for `dagster/column_schema`; None (and a warning) when the database
+        cannot say, since a description of the table is not worth failing an import for."""
+        try:
+            return self.in_transaction(
+                lambda conn: table_schema(conn, self.tables.metrics, self.tables.schema)
+            )
+        except psycopg2.Error as exc:
+            self.log.warning(f"columns of {self.tables.describe_metrics()} not read: {type(exc).__name__}")
+            return None
+
+    def _object_links(self, name: str, bucket: str, key: str) -> dict[str, MetadataValue]:
+        """`name`: a link that opens from the UI; `name_s3`: the object's path."""
+        return {
+            name: MetadataValue.url(self.config.s3_link(bucket, key)),
+            f"{name}_s3": MetadataValue.path(f"s3://{bucket}/{key}"),
+        }
 
     def in_transaction(self, work: Callable[[psycopg2.extensions.connection], T]) -> T:
         """One transaction on this thread's connection: committed on success, rolled back on any error; a
@@ -180,13 +198,13 @@ class FileImporter:
             REJECTED,
             records_in_file=rejection.total_records or 0,
             message=rejection.message,
-            metadata={
-                "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
+            metadata=self._object_links("file", file.bucket, file.key)
+            | self._object_links("quarantined_to", file.bucket, quarantined)
+            | {
                 "reason_code": rejection.reason_code,
                 "record_index": rejection.record_index if rejection.record_index is not None else -1,
                 "field": rejection.field or "",
                 "invalid_records": rejection.invalid_records,
-                "quarantined_to": MetadataValue.url(f"s3://{file.bucket}/{quarantined}"),
                 "dlq_messages_sent": sent,
                 "problems": MetadataValue.md(
                     "\n".join(f"- {p.describe()}" for p in rejection.problems) or "-"
@@ -265,8 +283,8 @@ def _imported_metadata(
         ]
     )
     return {
+        "dagster/row_count": outcome.stats.row_count,  # the file's rows in the table after its transaction
         "status": status,
-        "file": MetadataValue.url(f"s3://{file.bucket}/{file.key}"),
         "etag": file.etag,
         "size_bytes": file.size_bytes,
         "records_in_file": len(parsed),

@@ -26,6 +26,7 @@ STATUS_VALIDATING = "validating"
 STATUS_REJECTED = "rejected"
 STATUS_FAILED = "failed"
 _STAGE_TABLE = "upload_products_stage"
+PRODUCTS_TABLE = "products"  # in the upload's schema (search_path), as every statement here names it
 _UPDATABLE = [c for c in PRODUCT_TABLE_COLUMNS if c not in ("vendor_id", "sku", "source_upload_id")]
 
 

@@ -129,9 +129,11 @@ def test_a_batch_run_imports_every_file_of_its_range(import_env: ImportEnv, daem
     assert [materialized[k]["rows_imported"].value for k in keys] == [10, 11, 12, 13, 14]
     assert all(materialized[k]["files_in_run"].value == 5 for k in keys)
     assert [import_env.rows_of(k) for k in keys] == [10, 11, 12, 13, 14]
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert all(e.passed for e in checks.values())
-    assert checks["row_count_matches_file"].metadata["files_checked"].value == 5
+    evaluations = result.get_asset_check_evaluations()
+    assert all(e.passed for e in evaluations)
+    row_counts = {e.partition: e for e in evaluations if e.check_name == "row_count_matches_file"}
+    assert sorted(row_counts) == keys  # one result per file, on its partition
+    assert [row_counts[k].metadata["rows_in_table"].value for k in keys] == [10, 11, 12, 13, 14]
 
 
 def test_batches_respect_the_file_and_byte_limits(import_env: ImportEnv, daemon_instance: DagsterInstance):

@@ -83,7 +83,7 @@ def run(ctx: DemoContext) -> DemoSummary:
         validated = outcome.metadata.get("validated_products", {})
         summary.rows += int(validated.get("total_records", 0))
         if vendor == "VEND002" and validated:
-            report = str(validated.get("error_report", ""))
+            report = str(validated.get("error_report_s3", ""))
             if "error_reports/" not in report:
                 raise DemoError(f"VEND002 upload has no error report ({report!r})")
             summary.notes.append(f"error report {report}")

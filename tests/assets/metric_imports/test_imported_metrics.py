@@ -1,12 +1,14 @@
 """`imported_metrics` against the local stack: PostgreSQL, S3, SQS and SNS are the real servers."""
 
 import json
+import urllib.request
 
 import pytest
-from dagster import DagsterEventType
+from dagster import AssetCheckKey, DagsterEventType
 
 from assets.metric_imports.assets import imported_metrics
 from assets.metric_imports.checks import NO_DUPLICATES_CHECK, ROW_COUNT_CHECK
+from assets.partitions import metric_import_file_partitions
 from tests.assets.metric_imports.sandbox import ImportEnv, metric_records
 
 
@@ -17,6 +19,12 @@ def _materialization_metadata(result) -> dict:
 
 def _checks(result) -> dict[str, bool]:
     return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def _download(url: str) -> bytes:
+    """GET a presigned link without AWS credentials, as a browser opening it from the UI would."""
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return response.read()
 
 
 def _step_failures(result) -> list:
@@ -38,6 +46,15 @@ def test_file_is_imported_in_one_transaction_with_its_ledger_row(import_env: Imp
     assert metadata["status"] == "imported"
     assert metadata["rows_imported"] == 50 and metadata["records_in_file"] == 50
     assert metadata["db_attempts"] == 1
+    assert metadata["dagster/row_count"] == 50
+    columns = {c.name: c for c in metadata["dagster/column_schema"].columns}
+    assert {"name", "value", "timestamp", "source_file"} <= set(columns)
+    assert (columns["value"].type, columns["timestamp"].type) == (
+        "double precision",
+        "timestamp with time zone",
+    )
+    assert metadata["file_s3"] == f"s3://{import_env.bucket}/{key}"
+    assert json.loads(_download(metadata["file"])) == metric_records(50)  # the link opens the file
     assert _checks(result) == {ROW_COUNT_CHECK: True, NO_DUPLICATES_CHECK: True}
     first = import_env.query(
         'SELECT name, value, "timestamp" FROM {schema}.metrics WHERE source_file = %s ORDER BY "timestamp" LIMIT 2',
@@ -133,6 +150,9 @@ def test_bad_input_is_quarantined_dead_lettered_announced_and_not_retried(import
     assert notification["key"] == key and notification["reason_code"] == reason_code
     sums = import_env.metric_sums()
     assert (sums["FilesRejected"], sums["FilesImported"], sums["RowsImported"]) == (1, 0, 0)
+    links = failure.step_failure_data.user_failure_data.metadata
+    assert links["quarantined_to_s3"].value == f"s3://{import_env.bucket}/{quarantined}"
+    assert _download(links["quarantined_to"].value) == payload
 
 
 def test_fixed_file_imports_after_a_rejection(import_env: ImportEnv):
@@ -185,3 +205,66 @@ def test_a_bad_file_in_a_batch_fails_alone_and_the_others_are_materialized(impor
         imported_metrics.key, keys, imported_metrics.partitions_def
     )
     assert [status[k].value for k in keys] == ["MATERIALIZED", "FAILED", "MATERIALIZED"]
+
+
+def test_a_batch_names_every_file_in_the_run_log_and_in_a_table(import_env: ImportEnv):
+    keys = ["imports/batch/a.json", "imports/batch/b-bad.json", "imports/batch/c.json"]
+    import_env.put(keys[0], metric_records(4))
+    import_env.put(keys[1], b"not json")
+    import_env.put(keys[2], metric_records(7))
+    import_env.instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)  # in this order
+    assert import_env.run(keys[2]).success  # imported before: a no-op in the batch
+
+    result = import_env.run_range(keys)
+
+    assert not result.success
+    logged = [e.user_message for e in import_env.instance.all_logs(result.run_id) if e.dagster_event is None]
+    assert "file 1 of 3: imports/batch/a.json: imported, 4 rows (4 records)" in logged
+    assert any(m.startswith("file 2 of 3: imports/batch/b-bad.json: rejected") for m in logged)
+    assert "file 3 of 3: imports/batch/c.json: already_imported, 0 rows (7 records)" in logged
+    [observation] = [
+        e.event_specific_data.asset_observation
+        for e in result.all_events
+        if e.event_type == DagsterEventType.ASSET_OBSERVATION
+    ]
+    assert observation.partition is None  # the run's, not one file's
+    files = [r.data for r in observation.metadata["files"].value.records]
+    assert [(f["file"], f["status"], f["rows"], f["records"]) for f in files] == [
+        (keys[0], "imported", 4, 4),
+        (keys[1], "rejected", 0, 0),
+        (keys[2], "already_imported", 0, 7),
+    ]
+    assert keys[1] in files[1]["reason"] and files[0]["reason"] == ""
+    assert observation.metadata["files_in_run"].value == 3
+    (failure,) = _step_failures(result)
+    failed = failure.step_failure_data.user_failure_data.metadata["failures"].value.records
+    assert [(r.data["file"], r.data["status"]) for r in failed] == [(keys[1], "rejected")]
+
+
+def test_a_range_run_records_each_check_on_each_file_partition(import_env: ImportEnv):
+    keys = [f"imports/range/{n}.json" for n in range(3)]
+    for n, key in enumerate(keys):
+        import_env.put(key, metric_records(5 + n))
+
+    result = import_env.run_range(keys)
+
+    assert result.success
+    assert sorted((e.check_name, e.partition) for e in result.get_asset_check_evaluations()) == sorted(
+        (check, key) for check in (ROW_COUNT_CHECK, NO_DUPLICATES_CHECK) for key in keys
+    )
+    check_keys = [
+        AssetCheckKey(imported_metrics.key, name) for name in (ROW_COUNT_CHECK, NO_DUPLICATES_CHECK)
+    ]
+    infos = import_env.instance.event_log_storage.get_asset_check_partition_info(check_keys)
+    by_check = {(i.check_key.name, i.partition_key): i for i in infos}
+    assert sorted(by_check) == sorted((c.name, k) for c in check_keys for k in keys)
+    for info in infos:  # each result passed and checks the file's own (latest) materialization
+        assert info.latest_execution_status.value == "SUCCEEDED"
+        assert info.latest_target_materialization_storage_id == info.latest_materialization_storage_id
+        assert info.is_current
+    [row_count] = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if (e.check_name, e.partition) == (ROW_COUNT_CHECK, keys[2])
+    ]
+    assert {k: v.value for k, v in row_count.metadata.items()} == {"rows_in_table": 7, "records_in_file": 7}

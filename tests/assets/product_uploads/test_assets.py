@@ -2,10 +2,13 @@
 
 import csv
 import io
+import urllib.request
 from decimal import Decimal
 
 import boto3
+from dagster import AssetRecordsFilter
 
+from assets.partitions import product_upload_partitions
 from assets.product_uploads.assets import product_upload_records, validated_products
 from tests.assets.product_uploads.sandbox import csv_body, product_line
 
@@ -47,8 +50,22 @@ def test_clean_upload_lands_in_products(uploads_env):
     assert rows[0] == ("CA-VEND001-0001", "Wireless Mouse 1", Decimal("19.99"), 150, upload.upload_id)
     assert all(passed for passed, _ in check_results(result).values())
     assert len(check_results(result)) == 4
+    # Each check's result is recorded on the upload's partition, against the upload's materialization.
+    assert {e.partition for e in result.get_asset_check_evaluations()} == {upload.upload_id}
+    graph_checks = [*product_upload_records.check_keys, *validated_products.check_keys]
+    infos = env.instance.event_log_storage.get_asset_check_partition_info(graph_checks)
+    assert sorted((i.check_key.name, i.partition_key, i.is_current) for i in infos) == sorted(
+        (key.name, upload.upload_id, True) for key in graph_checks
+    )
     meta = metadata(result, "validated_products")
     assert meta["valid_records"] == 31 and meta["rejected_records"] == 0 and meta["products_inserted"] == 31
+    assert (
+        meta["dagster/row_count"] == 31
+        and metadata(result, "product_upload_records")["dagster/row_count"] == 31
+    )
+    columns = {c.name: c for c in meta["dagster/column_schema"].columns}
+    assert {"vendor_id", "sku", "name", "price", "stock_quantity", "source_upload_id"} <= set(columns)
+    assert columns["price"].type == "numeric(12,2)" and not columns["sku"].constraints.nullable
     assert env.error_messages() == []
     [note] = env.notifications()
     assert note["status"] == "completed" and note["valid_records"] == 31
@@ -108,10 +125,92 @@ def test_bad_rows_are_rejected_with_reasons_and_reported(uploads_env):
     assert checks["every_row_accounted_for"] == (True, "ERROR")
     assert checks["error_rate_below_threshold"] == (False, "WARN")  # 7/9 > 0.25
     meta = metadata(result, "validated_products")
-    assert meta["error_report"].endswith(report_key)
-    assert "| price |" in meta["top_rejection_reasons"]
+    assert meta["error_report_s3"].endswith(report_key)
+    # The link opens without AWS credentials (here against the stack's S3 endpoint) and is the report.
+    with urllib.request.urlopen(meta["error_report"], timeout=30) as response:
+        assert response.read() == env.read(report_key)
+    assert meta["rejected_rows_total"] == 7
+    rows = [r.data for r in meta["rejected_rows"].records]
+    assert [(r["row_number"], r["field"]) for r in rows] == [
+        (2, "price"),
+        (3, "compare_at_price"),
+        (4, "stock_quantity"),
+        (5, "unit"),
+        (5, "image_url"),
+        (6, "sku"),
+        (7, "sku"),
+        (8, "row"),
+    ]
+    assert rows[0] == {
+        "row_number": 2,
+        "line": 3,
+        "sku": "CA-VEND001-0002",
+        "field": "price",
+        "value": "-5",
+        "reason": "-5 must be greater than 0",
+    }
+    assert (rows[2]["value"], rows[4]["value"], rows[6]["value"]) == ("many", "not a url", "CA-VEND001-0001")
+    assert rows[6]["reason"] == "duplicate sku 'CA-VEND001-0001' in this upload (first at row 1)"
+    reasons = {(r.data["field"], r.data["pattern"]): r.data for r in meta["rejection_reasons"].records}
+    assert reasons[("price", "N must be greater than N")] == {
+        "field": "price",
+        "pattern": "N must be greater than N",
+        "rows": 1,
+        "example_row": 2,
+        "example_value": "-5",
+        "example_reason": "-5 must be greater than 0",
+    }
+    assert sum(r["rows"] for r in reasons.values()) == 8
+    logged = [e.user_message for e in env.instance.all_logs(result.run_id) if e.dagster_event is None]
+    assert (
+        f"upload {upload.upload_id}: 1 rejected: price: N must be greater than N "
+        "(e.g. row 2, price='-5': -5 must be greater than 0)"
+    ) in logged
     [note] = env.notifications()
     assert note["status"] == "completed_with_errors" and note["rejected_records"] == 7
+
+
+def test_an_upload_with_every_row_rejected_fails_its_partition_with_the_reasons(uploads_env):
+    env = uploads_env
+    upload = env.put(
+        "uploads/VEND001/all_bad.csv",
+        csv_body(product_line(1, price="-1"), product_line(2, price="-2"), product_line(3, unit="bushel")),
+    )
+    result = env.run(upload)
+    assert not result.success
+    assert env.history(upload.upload_id)["status"] == "failed"
+    # Staging did its job; validation did not produce products, so its partition is not materialized (green)
+    # but failed (red) in the partitions view.
+    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == [
+        "product_upload_records"
+    ]
+    records_filter = AssetRecordsFilter(asset_key=validated_products.key, asset_partitions=[upload.upload_id])
+    assert env.instance.fetch_materializations(records_filter, limit=1).records == []
+    statuses = env.instance.get_status_by_partition(
+        validated_products.key, [upload.upload_id], product_upload_partitions
+    )
+    assert statuses[upload.upload_id].value == "FAILED"
+    [failure] = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert failure.step_key == "validated_products"
+    error = failure.event_specific_data.error
+    assert f"upload {upload.upload_id}: all 3 rows rejected, nothing reached products" in error.message
+    assert "most common: 2 rejected: price: N must be greater than N (e.g. row 1, price='-1'" in error.message
+    meta = failure.event_specific_data.user_failure_data.metadata
+    assert meta["rejected_rows_total"].value == 3
+    assert [
+        (r.data["row_number"], r.data["field"], r.data["value"]) for r in meta["rejected_rows"].records
+    ] == [
+        (1, "price", "-1"),
+        (2, "price", "-2"),
+        (3, "unit", "bushel"),
+    ]
+    assert [(r.data["field"], r.data["rows"]) for r in meta["rejection_reasons"].records] == [
+        ("price", 2),
+        ("unit", 1),
+    ]
+    with urllib.request.urlopen(meta["error_report"].value, timeout=30) as response:
+        assert b"-1 must be greater than 0" in response.read()
+    assert len(env.error_messages()) == 3 and env.query("SELECT count(*) FROM products") == [(0,)]
 
 
 def test_rerun_and_duplicate_event_leave_the_same_state(uploads_env):

@@ -8,8 +8,6 @@ from ecom_pipeline.product_uploads.validation import (
     error_rate,
     final_upload_status,
     iter_outcomes,
-    reason_kind,
-    top_rejection_reasons,
     validate_product,
     validate_records,
 )
@@ -101,15 +99,6 @@ def test_final_status_and_error_rate():
     assert final_upload_status(2, 1) == "completed_with_errors"
     assert final_upload_status(0, 4) == "failed"
     assert error_rate(3, 1) == 0.25 and error_rate(0, 0) == 0.0
-
-
-def test_top_reasons_group_by_kind():
-    outcomes = validate_records(
-        [record(1, price=Decimal("-1")), record(2, price=Decimal("-2")), record(3, unit="bushel")]
-    )
-    top = top_rejection_reasons(outcomes)
-    assert top[0] == ("price", "N must be greater than N", 2)
-    assert ("unit", reason_kind(outcomes[2].errors[0].reason), 1) in top
 
 
 def test_iter_outcomes_streams_the_same_outcomes_and_refuses_rows_out_of_order():
