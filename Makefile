@@ -29,6 +29,7 @@ constraints:
 stack-up: install
 	$(PY) -m deploy.local.stack up
 	$(WITH_STACK) $(PY) -m deploy.local.lambda_functions
+	$(WITH_STACK) $(PY) -m deploy.instance.pools
 
 stack-down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.local.stack down; else echo "no venv, nothing to stop"; fi
