@@ -109,3 +109,25 @@ def test_steps_of_a_pool_with_limit_one_never_overlap_across_runs(instance, tmp_
         assert storage.get_concurrency_info(pool).claimed_slots == []  # every slot was given back
     finally:
         storage.delete_concurrency_limit(pool)
+
+
+def test_the_daemon_command_sets_the_limits_then_execs_the_daemon(instance):
+    """The AWS daemon task's command form: limits first, then exec of the given program (no shell)."""
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deploy.instance.pools",
+            "--then",
+            sys.executable,
+            "-c",
+            "print('daemon started')",
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, "ECOM_POOL_LIMIT_INFLUXDB": "4"},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    assert [line.split()[1] for line in output[:-1]] == list(DEFAULT_POOL_LIMITS)
+    assert output[-1] == "daemon started"

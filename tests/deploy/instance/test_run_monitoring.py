@@ -1,14 +1,16 @@
 """Run monitoring and run retries of deploy/dagster.yaml, with the daemon, on the local stack's PostgreSQL.
 
-The daemon runs against a database of its own (created on the stack's server for this test) so its run queue,
-monitoring and retry daemons see only this test's runs. Its instance is deploy/dagster.yaml with a shorter
+The daemon and the code server it launches runs through run against a database of their own (created on the
+stack's server for this test), so the run queue, monitoring and retry daemons see only this test's runs. Its instance is deploy/dagster.yaml with a shorter
 monitoring poll; everything else (launcher, retries, storage class) is the deployed file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -101,34 +103,70 @@ def monitored_instance(stack_env: dict[str, str], tmp_path: Path) -> Iterator[di
         admin.close()
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """End a process this test started, and its process group (the daemon's threads, the server's workers)."""
+    for sig, wait_s in ((signal.SIGTERM, 60), (signal.SIGKILL, 30)):
+        if process.poll() is not None:
+            break
+        os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # what is left of the group (a worker of a stopped server)
+
+
 @pytest.fixture
 def daemon(monitored_instance: dict[str, str], tmp_path: Path) -> Iterator[Path]:
-    """`dagster-daemon run` on a workspace holding only the test jobs; yields the workspace file."""
-    workspace = tmp_path / "workspace.yaml"
-    workspace.write_text(
-        yaml.safe_dump(
-            {"load_from": [{"python_module": {"module_name": MODULE, "working_directory": str(REPO_ROOT)}}]}
-        )
-    )
+    """`dagster-daemon run` on a workspace whose one code server this test starts itself (no heartbeat), so
+    the test can freeze it and end it, and the run workers it starts are its children on this host. Yields
+    the workspace file."""
+    port = _free_port()
     log = (tmp_path / "daemon.log").open("w")
-    process = subprocess.Popen(
-        [str(DAGSTER_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
-        cwd=REPO_ROOT,
-        env=monitored_instance,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # its code server and run workers share its process group
-    )
+    started = []
     try:
+        server = subprocess.Popen(
+            [str(DAGSTER_BIN / "dagster"), "api", "grpc", "--module-name", MODULE, "--host", "127.0.0.1"]
+            + ["--port", str(port)],
+            cwd=REPO_ROOT,
+            env=monitored_instance,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        started.append(server)
+        _wait_for("the code server listening", STARTED_WITHIN_S, lambda: _listening(port))
+        workspace = tmp_path / "workspace.yaml"
+        grpc_server = {"host": "127.0.0.1", "port": port, "location_name": "instance_test_jobs"}
+        workspace.write_text(yaml.safe_dump({"load_from": [{"grpc_server": grpc_server}]}))
+        started.append(
+            subprocess.Popen(
+                [str(DAGSTER_BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+                cwd=REPO_ROOT,
+                env=monitored_instance,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
         yield workspace
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
+        for process in reversed(started):
+            _stop(process)
         log.close()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _wait_for(what: str, within_s: float, probe):
@@ -148,6 +186,11 @@ def _worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
     return None
 
 
+def _parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
 def test_a_killed_run_worker_fails_its_run_and_a_retry_run_succeeds(
     monitored_instance: dict[str, str], daemon: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -165,20 +208,29 @@ def test_a_killed_run_worker_fails_its_run_and_a_retry_run_succeeds(
         pid = _wait_for(
             "the queued run's worker reporting its pid",
             STARTED_WITHIN_S,
-            lambda: _worker_pid(instance, run.run_id),
+            lambda: (
+                instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED
+                and _worker_pid(instance, run.run_id)
+            ),
         )
         started: DagsterRun = instance.get_run_by_id(run.run_id)
-        assert started.status == DagsterRunStatus.STARTED and started.tags[RUN_WORKER_HOST_TAG]
+        assert started.tags[RUN_WORKER_HOST_TAG] == socket.gethostname()
 
-        os.kill(pid, signal.SIGKILL)
-
-        failed = _wait_for(
-            "run monitoring failing the run",
-            FAILED_WITHIN_S,
-            lambda: (r := instance.get_run_by_id(run.run_id)).status == DagsterRunStatus.FAILURE and r,
-        )
+        # The code server that started the worker would notice its child die and fail the run itself; with it
+        # frozen, as when the whole task or host is gone, only run monitoring can tell.
+        code_server = _parent_pid(pid)
+        os.kill(code_server, signal.SIGSTOP)
+        try:
+            os.kill(pid, signal.SIGKILL)
+            failed = _wait_for(
+                "run monitoring failing the run",
+                FAILED_WITHIN_S,
+                lambda: (r := instance.get_run_by_id(run.run_id)).status == DagsterRunStatus.FAILURE and r,
+            )
+        finally:
+            os.kill(code_server, signal.SIGCONT)
         failure = instance.all_logs(failed.run_id, of_type=DagsterEventType.RUN_FAILURE)
-        assert f"run worker process {pid} is gone" in failure[-1].message
+        assert f"run worker process {pid} exited (zombie)" in failure[-1].message  # its parent was frozen
 
         retry = _wait_for(
             "a retry run",
