@@ -29,6 +29,7 @@ constraints:
 stack-up: install
 	$(PY) -m deploy.local.stack up
 	$(WITH_STACK) $(PY) -m deploy.local.lambda_functions
+	$(WITH_STACK) $(PY) -m deploy.instance.pools
 
 stack-down:
 	@if [ -x $(PY) ]; then $(PY) -m deploy.local.stack down; else echo "no venv, nothing to stop"; fi
@@ -61,14 +62,15 @@ validate: stack-up
 dev: seed
 	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-bench: bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
-	bench-dynamic-partitions bench-sensors
+# Every pipeline benchmark, 3 rounds each, then one table (also .local/bench/<timestamp>.json): bench/__main__.py.
+bench: seed
+	$(WITH_STACK) $(PY) -m bench
 
 bench-bronze: stack-up
 	$(WITH_STACK) $(PY) -m bench.bronze --rows 1000000
 
 bench-product-uploads: stack-up
-	$(WITH_STACK) $(PY) -m bench.product_uploads --rows 100000
+	$(WITH_STACK) $(PY) -m bench.product_uploads --rows 100000 --repeat 3
 
 bench-metric-imports: seed
 	$(WITH_STACK) $(PY) -m bench.metric_imports --files 200 --records 5000 --repeat 3

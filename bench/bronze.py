@@ -29,6 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.report import RoundResult, append_record  # noqa: E402  (after the path set-up for `python bench/bronze.py`)
+
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -161,6 +163,7 @@ def main() -> None:
     parser.add_argument("--small-parts", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scaling", type=int, help="peak RSS at --rows and K x --rows (bronze path only)")
     parser.add_argument("--keep-table", action="store_true", help="leave the generated schema in place")
+    parser.add_argument("--record", help="append this round's result (bench/report.py) to this file")
     parser.add_argument(
         "--skip-plain",
         action="store_true",
@@ -196,6 +199,21 @@ def main() -> None:
             with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
                 cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     report(loaded, plain, bronze)
+    if args.record and plain is not None:
+        append_record(
+            args.record,
+            RoundResult(
+                pipeline="bronze",
+                workload=f"orders table -> Parquet on S3, {loaded:,} rows",
+                rows=loaded,
+                plain_s=plain["seconds"],
+                pipeline_s=bronze["seconds"],
+                peak_rss_mb=bronze["peak_rss_mb"],
+                goal="<= 2x at 1,000,000 rows",
+                goal_max_ratio=2.0,
+                min_rows=1_000_000,  # the size; a smaller run is a smoke run
+            ),
+        )
 
 
 def scaling(args: argparse.Namespace) -> None:

@@ -39,6 +39,7 @@ from influxdb_client.client.write.dataframe_serializer import DataframeSerialize
 from influxdb_client.client.write_api import SYNCHRONOUS, PointSettings
 
 from assets.energy_series.assets import energy_series
+from bench.report import RoundResult, append_record
 from deploy.local.aws_bootstrap import delete_bucket
 from deploy.local.sources.energy_files import energy_key, energy_parquet
 from ecom_pipeline.energy_series.datasets import DATASETS
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--serializer-rows", type=int, default=100_000, help="0 skips DataframeSerializer")
     parser.add_argument("--rss-rows", type=int, default=200_000, help="1x input of the memory runs; 0 skips")
     parser.add_argument("--rss-factor", type=int, default=10)
+    parser.add_argument("--record", help="append each round's result (bench/report.py) to this file")
     parser.add_argument(
         "--child", nargs=3, metavar=("S3_BUCKET", "INFLUX_BUCKET", "DAY"), help=argparse.SUPPRESS
     )
@@ -258,6 +260,21 @@ def main() -> None:
                 f"  round {round_ + 1}: plain {plain[-1]:.3f}s, pipeline {pipeline[-1]:.3f}s "
                 f"({phases}; wall {wall_s:.3f}s)"
             )
+            if args.record:
+                append_record(
+                    args.record,
+                    RoundResult(
+                        pipeline="energy_series",
+                        workload=f"one day of generation -> InfluxDB, {len(points):,} points",
+                        rows=len(points),
+                        plain_s=plain[-1],
+                        pipeline_s=pipeline[-1],
+                        peak_rss_mb=_peak_rss_mib(),
+                        goal="<= 1.3x at 1,000,000 points",
+                        goal_max_ratio=1.3,
+                        min_rows=1_000_000,  # the size; a smaller run is a smoke run
+                    ),
+                )
         n = len(points)
         print(
             f"plain write (pre-serialised, influxdb-client): best {min(plain):.3f}s  {n / min(plain):,.0f} points/s; "

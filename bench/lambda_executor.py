@@ -37,6 +37,7 @@ from dagster import (
 )
 from dagster._core.definitions.reconstruct import build_reconstructable_job
 
+from bench.report import RoundResult, append_record
 from ecom_pipeline.lambda_executor import lambda_executor, markers
 from ecom_pipeline.lambda_executor.sizing import LAMBDA_FUNCTION_TAG
 
@@ -173,7 +174,8 @@ def fmt(values: list[float]) -> str:
     return f"median {statistics.median(values):7.1f}  p90 {pct(values, 0.9):7.1f}  max {max(values):7.1f}"
 
 
-def report(runs: list[RunTimes], steps: int) -> bool:
+def report(runs: list[RunTimes], steps: int) -> tuple[bool, bool]:
+    """Prints the comparison; returns (every run succeeded, both per-step goals met)."""
     print(
         f"\n{'executor':<34}{'ok':>4}{'wall s':>9}{'steps/s':>9}   handoff ms (step i-1 success -> step i start)"
     )
@@ -219,13 +221,14 @@ def report(runs: list[RunTimes], steps: int) -> bool:
         f"\ngoal: executor overhead < {GOAL_MS:.0f} ms per step (median): {'met' if overhead_ok else 'NOT met'}"
     )
     print(f"goal: warm function starts a step < {GOAL_MS:.0f} ms (median): {'met' if warm_ok else 'NOT met'}")
-    return all(r.success for r in runs)
+    return all(r.success for r in runs), overhead_ok and warm_ok
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Lambda executor vs multiprocess executor")
     parser.add_argument("--steps", type=int, default=20, help="length of the step chain (default 20)")
     parser.add_argument("--skip-spawn", action="store_true", help="skip the slow spawn baseline")
+    parser.add_argument("--record", help="append this round's result (bench/report.py) to this file")
     args = parser.parse_args(argv)
     if not os.environ.get("AWS_ENDPOINT_URL") or not os.environ.get("DAGSTER_HOME"):
         print("source .local/stack.env first (make stack-up writes it)", file=sys.stderr)
@@ -242,7 +245,22 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(run_chain(instance, args.steps, "multiprocess", forkserver, "multiprocess (forkserver)"))
         if not args.skip_spawn:
             runs.append(run_chain(instance, args.steps, "multiprocess", {}, "multiprocess (spawn, default)"))
-    return 0 if report(runs, args.steps) else 1
+    succeeded, goals_met = report(runs, args.steps)
+    if args.record and succeeded:
+        append_record(
+            args.record,
+            RoundResult(  # plain reference: the same chain on the fastest local multiprocess executor
+                pipeline="lambda_executor",
+                workload=f"chain of {args.steps} trivial steps, Lambda vs multiprocess (forkserver)",
+                rows=args.steps,
+                plain_s=runs[1].wall_s,
+                pipeline_s=runs[0].wall_s,
+                peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                goal=f"step start < {GOAL_MS:.0f} ms (median)",
+                met=goals_met,
+            ),
+        )
+    return 0 if succeeded else 1
 
 
 if __name__ == "__main__":

@@ -1,15 +1,17 @@
-"""One vendor CSV through both upload assets, against the fastest plain path for the same DynamoDB I/O.
+"""One vendor CSV through both upload assets, against a plain script doing the same writes.
 
-`python -m bench.product_uploads --rows 100000` (make bench-product-uploads; needs the local stack's environment).
+`python -m bench.product_uploads --rows 100000 --repeat 3` (make bench-product-uploads; needs the stack).
 
 - pipeline: `product_upload_records` + `validated_products` materialized in process (parse, stage every row in
   DynamoDB, read them back, validate, upsert products, status writes, SQS rejects, report, SNS);
-- plain: boto3 `Table.batch_writer()` putting the same number of items (the very items the pipeline staged,
-  read back beforehand, untimed) into a table of the same shape on the same endpoint.
+- plain: the same I/O with raw boto3 and psycopg2 at the same concurrency (`--writer-threads` BatchWriteItem
+  calls in flight): put the N staged items, then write the N status changes while, on a side thread, COPY
+  puts the valid rows into an empty `products` table of the same shape. Its inputs are what the pipeline
+  wrote (items read back by key, products rows copied out), prepared untimed.
 
-Everything goes to throwaway resources (schema, bucket, table, queue, topic), removed afterwards. Prints the
-wall times, rows/s, the ratio pipeline / plain (goal: <= 1.3) and the staging step alone against plain, and
-the process's peak RSS.
+Each round (`--repeat`) uses a fresh upload, schema and tables and times its own plain reference; the ratio
+pipeline / plain is judged on the median of the rounds (goal: <= 1.2x at 100,000 rows).
+Everything goes to throwaway resources (schema, bucket, table, queue, topic), removed afterwards.
 
 `--memory` instead measures the peak RSS of both assets materialized for one upload, each time in a fresh
 process, for a file of `--rows` rows and one ten times larger: once under the default `max_upload_bytes` and
@@ -17,26 +19,30 @@ once with a limit below both files (refused before a byte is read).
 """
 
 import argparse
+import io
 import json
 import os
-import resource
 import sys
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import boto3
-from boto3.dynamodb.types import TypeDeserializer
+import psycopg2
 from dagster import DagsterInstance, materialize
+from psycopg2 import sql
 
 from assets.partitions import product_upload_partitions
 from assets.product_uploads.assets import product_upload_records, validated_products
+from bench.report import RoundResult, append_record, peak_rss_mb, render_table, summarize
 from deploy.local.aws_bootstrap import delete_bucket, upload_records_table_spec
 from deploy.local.sources.database import create_upload_sandbox, drop_schema
 from deploy.local.sources.vendor_files import upload_key, vendor_csv
 from ecom_pipeline.product_uploads.csv_parser import record_id
 from ecom_pipeline.product_uploads.object_keys import UPLOAD_ETAG_TAG, UPLOAD_KEY_TAG
 from ecom_pipeline.product_uploads.upload_id import make_upload_id
+from ecom_pipeline.product_uploads.validation import STATUS_PENDING
 from resources import build_resources
 from resources.product_uploads.config import ProductUploadsConfig
 from resources.product_uploads.upload_records_table import UploadRecordsResource
@@ -46,26 +52,79 @@ VENDOR = "VEND001"
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return peak_rss_mb()
 
 
 def _create_table(name: str) -> None:
     boto3.client("dynamodb").create_table(**upload_records_table_spec(name))
 
 
-def _plain_batch_writer(table_name: str, items: list[dict]) -> float:
-    table = boto3.resource("dynamodb").Table(table_name)
+def _batches(items: list[dict], size: int = 25) -> list[list[dict]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _put_all(client, table_name: str, items: list[dict], threads: int) -> None:
+    """BatchWriteItem of 25 items, `threads` calls in flight, unprocessed items re-sent."""
+
+    def put(batch: list[dict]) -> None:
+        requests = {table_name: [{"PutRequest": {"Item": item}} for item in batch]}
+        while requests:
+            requests = client.batch_write_item(RequestItems=requests).get("UnprocessedItems") or {}
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(put, _batches(items)))
+
+
+def _copy_products(dsn: str, schema: str, columns: list[str], text: str) -> None:
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+        statement = sql.SQL("COPY {}.products ({}) FROM STDIN").format(
+            sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, columns))
+        )
+        cursor.copy_expert(statement.as_string(conn), io.StringIO(text))
+    conn.close()
+
+
+def _plain_writes(
+    dsn: str,
+    schema: str,
+    table_name: str,
+    staged: list[dict],
+    changed: list[dict],
+    products: tuple,
+    threads: int,
+) -> float:
+    """The pipeline's writes, plainly: staged puts, then status puts alongside one COPY of the valid rows."""
+    client = boto3.client("dynamodb")
     started = time.perf_counter()
-    with table.batch_writer() as writer:
-        for item in items:
-            writer.put_item(Item=item)
+    _put_all(client, table_name, staged, threads)
+    with ThreadPoolExecutor(max_workers=1) as side:
+        copied = side.submit(_copy_products, dsn, schema, *products)
+        _put_all(client, table_name, changed, threads)
+        copied.result()
     return time.perf_counter() - started
+
+
+def _valid_products(dsn: str, schema: str) -> tuple[list[str], str, int]:
+    """The products the pipeline wrote, as COPY text (untimed input of the plain path)."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = "
+            "'products' ORDER BY ordinal_position",
+            [schema],
+        )
+        columns = [row[0] for row in cursor.fetchall()]
+        buffer = io.StringIO()
+        cursor.copy_expert(
+            sql.SQL("COPY {}.products TO STDOUT").format(sql.Identifier(schema)).as_string(conn), buffer
+        )
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}.products").format(sql.Identifier(schema)))
+        count = cursor.fetchone()[0]
+    conn.close()
+    return columns, buffer.getvalue(), count
 
 
 def _sensor_bench(objects: int, vendors: int = 50) -> None:
     """Tick cost of product_uploads_sensor on a bucket that already holds `objects` uploads: first tick vs steady state."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from ecom_pipeline.product_uploads.sensor_cursor import UploadSensorCursor
     from resources.product_uploads.upload_listing import scan_uploads
 
@@ -233,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="CSV data rows (default 100,000)")
     parser.add_argument("--bad-share", type=float, default=0.01, help="share of rows with a defect")
     parser.add_argument("--writer-threads", type=int, default=4, help="concurrent BatchWriteItem calls")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds, each with its own plain reference")
+    parser.add_argument("--record", help="append each round's result (bench/report.py) to this file")
     parser.add_argument(
         "--sensor-objects",
         type=int,
@@ -259,12 +320,31 @@ def main(argv: list[str] | None = None) -> int:
     if not args.rows:
         return 0
 
+    results = []
+    for round_number in range(1, args.repeat + 1):
+        result = _round(args)
+        results.append(result)
+        print(
+            f"round {round_number}/{args.repeat}: pipeline {result.pipeline_s:.2f} s, plain {result.plain_s:.2f} s, "
+            f"ratio {result.ratio:.2f}x, peak RSS {result.peak_rss_mb:.0f} MiB",
+            flush=True,
+        )
+        if args.record:
+            append_record(args.record, result)
+    print(render_table(summarize(results)))
+    return 0
+
+
+def _round(args: argparse.Namespace) -> RoundResult:
+    """One upload through the pipeline and the same writes plainly, each into fresh resources."""
     suffix = uuid.uuid4().hex[:8]
     dsn = os.environ["ECOM_SOURCE_DSN"]
-    schema, bucket = f"bench_uploads_{suffix}", f"bench-uploads-{suffix}"
+    schema, plain_schema = f"bench_uploads_{suffix}", f"bench_uploads_plain_{suffix}"
+    bucket = f"bench-uploads-{suffix}"
     table, plain_table = f"bench-UploadRecords-{suffix}", f"bench-UploadRecords-plain-{suffix}"
     s3, sqs, sns, dynamodb = (boto3.client(s) for s in ("s3", "sqs", "sns", "dynamodb"))
     create_upload_sandbox(dsn, schema, {VENDOR: "active"})
+    create_upload_sandbox(dsn, plain_schema, {VENDOR: "active"})
     s3.create_bucket(Bucket=bucket)
     _create_table(table)
     _create_table(plain_table)
@@ -297,40 +377,41 @@ def main(argv: list[str] | None = None) -> int:
             tags={UPLOAD_KEY_TAG: key, UPLOAD_ETAG_TAG: version.etag},
         )
         pipeline_seconds = time.perf_counter() - started
-        steps = {
-            e.asset_key.to_user_string(): e.materialization.metadata["seconds"].value
-            for e in result.get_asset_materialization_events()
-        }
-        pipeline_rss = _peak_rss_mib()
+        if not result.success:
+            raise SystemExit("the pipeline run failed")
+        pipeline_rss = peak_rss_mb()
 
-        # Read back by key (BatchGetItem), not by Query: moto re-reads the whole partition for every Query page,
-        # which made this untimed step take minutes at 100,000 items.
-        deserializer = TypeDeserializer()
-        record_ids = [record_id(n, args.rows) for n in range(1, args.rows + 1)]
-        items = [
-            {k: deserializer.deserialize(v) for k, v in item.items()}
-            for item in records.get_items(upload_id, record_ids)
+        # The plain path's inputs, untimed: the items as the pipeline left them (read by key, not by Query:
+        # moto re-reads the whole partition for every Query page) and the same items as first staged.
+        changed = records.get_items(upload_id, [record_id(n, args.rows) for n in range(1, args.rows + 1)])
+        staged = [
+            {k: v for k, v in item.items() if k not in ("validated_at", "validation_errors")}
+            | {"status": {"S": STATUS_PENDING}}
+            for item in changed
         ]
-        plain_seconds = _plain_batch_writer(plain_table, items)
-
-        ratio = pipeline_seconds / plain_seconds
-        print(
-            f"pipeline (both assets)   {pipeline_seconds:8.2f} s  {args.rows / pipeline_seconds:10,.0f} rows/s"
+        columns, products, valid = _valid_products(dsn, schema)
+        plain_seconds = _plain_writes(
+            dsn, plain_schema, plain_table, staged, changed, (columns, products), args.writer_threads
         )
-        for asset, seconds in steps.items():
-            print(f"  {asset:<22} {seconds:8.2f} s  {args.rows / seconds:10,.0f} rows/s")
-        print(f"plain batch_writer       {plain_seconds:8.2f} s  {len(items) / plain_seconds:10,.0f} items/s")
-        print(f"ratio pipeline / plain   {ratio:8.2f}x  (goal <= 1.3x)")
-        staging = steps.get("product_upload_records")
-        if staging:
-            print(f"ratio staging / plain    {staging / plain_seconds:8.2f}x")
         print(
-            f"peak RSS                 {max(pipeline_rss, _peak_rss_mib()):8.0f} MiB (pipeline: {pipeline_rss:.0f})"
+            f"  pipeline {pipeline_seconds:.2f} s ({args.rows / pipeline_seconds:,.0f} rows/s); plain "
+            f"{plain_seconds:.2f} s: {len(staged):,} staged puts, {len(changed):,} status puts, COPY of {valid:,} rows"
         )
-        return 0
+        return RoundResult(
+            pipeline="product_uploads",
+            workload=f"vendor CSV -> DynamoDB -> products, {args.rows:,} rows",
+            rows=args.rows,
+            plain_s=plain_seconds,
+            pipeline_s=pipeline_seconds,
+            peak_rss_mb=pipeline_rss,
+            goal="<= 1.2x at 100,000 rows",
+            goal_max_ratio=1.2,
+            min_rows=100_000,
+        )
     finally:
         instance.dispose()
         drop_schema(dsn, schema)
+        drop_schema(dsn, plain_schema)
         delete_bucket(s3, bucket)
         for name in (table, plain_table):
             dynamodb.delete_table(TableName=name)

@@ -29,13 +29,16 @@ from deploy.cdk.network_stack import POSTGRES_PORT, NetworkStack
 from deploy.cdk.pipeline_access import pipeline_environment, pipeline_statements
 from deploy.cdk.settings import WEBSERVER_PORT, DeploymentSettings, WebserverAccess
 from deploy.cdk.step_functions_stack import LOG_RETENTION, StepFunctionsStack
+from deploy.instance.pools import DEFAULT_POOL_LIMITS, limit_variable
 
 # The containers get the instance database's secret ARN (DAGSTER_PG_SECRET_NAME, from pipeline_environment)
 # and host, never the password: the storage in deploy/dagster.yaml (InstancePostgresStorage) reads the secret
 # with the task role when the instance loads, so neither the task definition, a shell nor the process
 # environment holds it.
 WEBSERVER_COMMAND = f"dagster-webserver -h 0.0.0.0 -p {WEBSERVER_PORT} -w workspace.yaml"
-DAEMON_COMMAND = "dagster-daemon run -w workspace.yaml"
+# The daemon task first sets each concurrency pool's limit from its ECOM_POOL_LIMIT_<POOL> variable
+# (deploy/instance/pools.py, the code `make stack-up` runs locally), then execs the daemon (no shell).
+DAEMON_COMMAND = "python -m deploy.instance.pools --then dagster-daemon run -w workspace.yaml"
 
 
 class OrchestratorStack(Stack):
@@ -253,6 +256,11 @@ class OrchestratorStack(Stack):
                 **pipeline_environment(settings, self._stores, database.secret),
                 # Few, long-lived connections using LISTEN/NOTIFY: straight to the instance, not the proxy.
                 "DAGSTER_PG_HOST": database.instance.db_instance_endpoint_address,
+                **(
+                    {limit_variable(p): str(n) for p, n in DEFAULT_POOL_LIMITS.items()}
+                    if construct_id == "Daemon"
+                    else {}
+                ),
             },
             logging=ecs.LogDrivers.aws_logs(stream_prefix=construct_id.lower(), log_group=log_group),
             stop_timeout=Duration.seconds(60),

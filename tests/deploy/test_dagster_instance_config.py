@@ -19,7 +19,8 @@ PARTITION_TAG = "dagster/partition"
 
 def test_a_second_run_of_a_partition_waits_in_the_queue_and_other_partitions_do_not():
     config = yaml.safe_load(INSTANCE_YAML.read_text())
-    with instance_for_test(overrides={"run_coordinator": config["run_coordinator"]}) as instance:
+    overrides = {"run_coordinator": config["run_coordinator"], "concurrency": config["concurrency"]}
+    with instance_for_test(overrides=overrides) as instance:
         assert isinstance(instance.run_coordinator, QueuedRunCoordinator)
         limits = instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
         energy = str(MultiPartitionKey({"dataset": "generation", "date": "2026-06-10"}))

@@ -6,6 +6,7 @@ import json
 
 from aws_cdk.assertions import Match
 
+from deploy.instance.pools import DEFAULT_POOL_LIMITS, limit_variable
 from tests.deploy.cdk.conftest import WEBSERVER_ACCESS, Synthesized
 from tests.deploy.cdk.template_refs import logical_name, readable
 
@@ -177,7 +178,7 @@ def test_containers_get_the_instance_secret_name_never_the_password(dev: Synthes
     """deploy/README.md promises the password is not in the process environment: no ECS secret injects it,
     no shell builds a URL from it, and the storage reads the secret itself (InstancePostgresStorage)."""
     for family, program in (
-        ("dagster-daemon-dev", ["dagster-daemon", "run"]),
+        ("dagster-daemon-dev", ["python", "-m", "deploy.instance.pools", "--then", "dagster-daemon", "run"]),
         ("dagster-webserver-dev", ["dagster-webserver"]),
     ):
         container = _container(dev, family)
@@ -199,6 +200,14 @@ def test_containers_get_the_instance_secret_name_never_the_password(dev: Synthes
     assert (webserver["_task"]["Cpu"], webserver["_task"]["Memory"]) == ("512", "1024")
     daemon = _container(dev, "dagster-daemon-dev")
     assert (daemon["_task"]["Cpu"], daemon["_task"]["Memory"]) == ("1024", "2048")
+    # The daemon sets the instance's pool limits from these before it starts (deploy/instance/pools.py).
+    daemon_environment = {e["Name"]: e["Value"] for e in daemon["Environment"]}
+    assert {name: daemon_environment[name] for name in map(limit_variable, DEFAULT_POOL_LIMITS)} == {
+        limit_variable(pool): str(limit) for pool, limit in DEFAULT_POOL_LIMITS.items()
+    }
+    assert not any(
+        name.startswith("ECOM_POOL_LIMIT_") for name in map(lambda e: e["Name"], webserver["Environment"])
+    )
 
 
 def test_orchestrator_log_groups_follow_the_retention_policy(dev: Synthesized, prod: Synthesized) -> None:

@@ -1,0 +1,1 @@
+"""What the Dagster instance needs besides deploy/dagster.yaml: pool limits and the run launcher."""
