@@ -196,6 +196,9 @@ def main() -> None:
             with psycopg2.connect(dsn) as conn, conn.cursor() as cursor:
                 cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
     report(loaded, plain, bronze)
+    from bench.seed_baselines import bronze_seed_way, print_seed_way
+
+    print_seed_way(bronze["seconds"], bronze_seed_way, args.rows)
 
 
 def scaling(args: argparse.Namespace) -> None:

@@ -278,6 +278,9 @@ def main() -> None:
     finally:
         _drop_series(influx_buckets)
         delete_bucket(s3, s3_bucket)
+    from bench.seed_baselines import energy_series_seed_way, print_seed_way
+
+    print_seed_way(statistics.median(pipeline), energy_series_seed_way, args.rows, args.batch_size)
 
 
 if __name__ == "__main__":

@@ -270,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"peak RSS                 {max(pipeline_rss, _peak_rss_mib()):8.0f} MiB (pipeline: {pipeline_rss:.0f})"
         )
+        from bench.seed_baselines import print_seed_way, product_uploads_seed_way
+
+        print_seed_way(pipeline_seconds, product_uploads_seed_way, args.rows, args.bad_share)
         return 0
     finally:
         instance.dispose()
