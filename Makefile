@@ -9,7 +9,7 @@ WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
 
 .PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
 	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
-	bench-dynamic-partitions bench-sensors cdk-synth
+	bench-lambda-executor-width bench-dynamic-partitions bench-sensors cdk-synth
 
 # constraints.txt pins every version; the Lambda/ECS image installs from the same file.
 $(STAMP): pyproject.toml constraints.txt
@@ -80,6 +80,10 @@ bench-energy-series: stack-up
 
 bench-lambda-executor: stack-up
 	$(WITH_STACK) $(PY) -m bench.lambda_executor
+
+# 100 steps fanned out from one op: Lambda executor at max_concurrent 10 and 50, multiprocess at 10.
+bench-lambda-executor-width: stack-up
+	$(WITH_STACK) $(PY) -m bench.lambda_executor_width
 
 bench-dynamic-partitions: seed
 	$(WITH_STACK) $(PY) -m bench.dynamic_partitions --sizes 1000 100000

@@ -214,6 +214,10 @@ def main() -> None:
                 min_rows=1_000_000,  # the size; a smaller run is a smoke run
             ),
         )
+    from bench.seed_baselines import SEED_WAY_SAMPLE_ROWS, bronze_seed_way, print_seed_way
+
+    sample = min(args.rows, SEED_WAY_SAMPLE_ROWS)
+    print_seed_way(loaded, bronze["seconds"], sample, bronze_seed_way, sample)
 
 
 def scaling(args: argparse.Namespace) -> None:

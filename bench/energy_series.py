@@ -295,6 +295,12 @@ def main() -> None:
     finally:
         _drop_series(influx_buckets)
         delete_bucket(s3, s3_bucket)
+    from bench.seed_baselines import SEED_WAY_SAMPLE_ROWS, energy_series_seed_way, print_seed_way
+
+    sample = min(args.rows, SEED_WAY_SAMPLE_ROWS)
+    print_seed_way(
+        args.rows, statistics.median(pipeline), sample, energy_series_seed_way, sample, args.batch_size
+    )
 
 
 if __name__ == "__main__":

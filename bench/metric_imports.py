@@ -311,6 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         spread = f"  (rounds: {', '.join(f'{x:.2f}' for x in ratios)})" if len(rounds) > 1 else ""
         print(f"  {name:<32} {statistics.median(ratios):6.2f}x  {total / seconds:>12,.0f} records/s{spread}")
     print(f"peak RSS: {_peak_rss_mib():.0f} MiB")
+    from bench.seed_baselines import SEED_WAY_SAMPLE_FILES, metric_imports_seed_way, print_seed_way
+
+    asset = next((name for name in phases if "sensor batches" in name), "import core (no Dagster)")
+    seconds = statistics.median(r[asset] for r in rounds)
+    files = min(args.files, SEED_WAY_SAMPLE_FILES)
+    print_seed_way(total, seconds, files * args.records, metric_imports_seed_way, files, args.records)
     return 0
 
 

@@ -22,6 +22,7 @@ import argparse
 import io
 import json
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -332,6 +333,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.record:
             append_record(args.record, result)
     print(render_table(summarize(results)))
+    from bench.seed_baselines import SEED_WAY_SAMPLE_UPLOAD_ROWS, print_seed_way, product_uploads_seed_way
+
+    sample = min(args.rows, SEED_WAY_SAMPLE_UPLOAD_ROWS)
+    pipeline_s = statistics.median(r.pipeline_s for r in results)
+    print_seed_way(args.rows, pipeline_s, sample, product_uploads_seed_way, sample, args.bad_share)
     return 0
 
 
