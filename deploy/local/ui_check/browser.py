@@ -104,11 +104,12 @@ class Page:
         return [element for element in root.find_elements(By.XPATH, xpath) if element.is_displayed()]
 
     def find_clickable(self, label: str, within: WebElement | None = None) -> WebElement | None:
-        """A visible button, link, tab or menu item whose text is `label` (or starts with it, for menu
-        items that show their keyboard shortcut after the label)."""
+        """A visible button, link, tab or menu item whose text is `label` (menu items may show their
+        keyboard shortcut after it)."""
         xpath = (
             ".//*[self::button or self::a or @role='button' or @role='menuitem' or @role='tab']"
-            f"[normalize-space()={_literal(label)} or starts-with(normalize-space(), {_literal(label + ' ')})]"
+            f"[normalize-space()={_literal(label)}"
+            f" or (@role='menuitem' and starts-with(normalize-space(), {_literal(label + ' ')}))]"
         )
         found = self.visible(xpath, within)
         return found[0] if found else None
@@ -123,10 +124,16 @@ class Page:
         self.wait(f"the {icon!r} button", lambda: (self.visible(xpath) or [None])[0], timeout).click()
 
     def context_click(self, element: WebElement, x: int = 0, y: int = 0) -> None:
-        ActionChains(self.driver).move_to_element_with_offset(element, x, y).context_click().perform()
+        """Right-click `element` at (x, y) from its top-left corner."""
+        ActionChains(self.driver).move_to_element_with_offset(
+            element, *_from_center(element, x, y)
+        ).context_click().perform()
 
     def double_click(self, element: WebElement, x: int = 0, y: int = 0) -> None:
-        ActionChains(self.driver).move_to_element_with_offset(element, x, y).double_click().perform()
+        """Double-click `element` at (x, y) from its top-left corner."""
+        ActionChains(self.driver).move_to_element_with_offset(
+            element, *_from_center(element, x, y)
+        ).double_click().perform()
 
     def dialog(self, timeout: float = 30.0) -> WebElement:
         return self.wait("a dialog", lambda: (self.visible("//*[@role='dialog']") or [None])[-1], timeout)
@@ -134,6 +141,12 @@ class Page:
     def screenshot(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.driver.save_screenshot(str(path))
+
+
+def _from_center(element: WebElement, x: int, y: int) -> tuple[int, int]:
+    """Selenium offsets count from the element's centre; the tasks name spots from its top-left corner."""
+    size = element.size
+    return x - size["width"] // 2, y - size["height"] // 2
 
 
 def _literal(text: str) -> str:

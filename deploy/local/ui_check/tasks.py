@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -48,9 +49,10 @@ class CheckState:
 
 def dismiss_welcome(page: Page) -> None:
     """A fresh browser profile first sees the community sign-up dialog; skip it like a user would."""
-    skip = page.find_clickable("Skip")
-    if skip is not None:
-        skip.click()
+    try:
+        page.wait("the welcome dialog", lambda: page.find_clickable("Skip"), timeout=5).click()
+    except TimeoutError:
+        pass  # already dismissed in this browser
 
 
 def task_a_lineage(page: Page, state: CheckState, expected_assets: list[str], groups: list[str]) -> str:
@@ -60,13 +62,13 @@ def task_a_lineage(page: Page, state: CheckState, expected_assets: list[str], gr
     time.sleep(1)
     dismiss_welcome(page)
     canvas = _graph_canvas(page)
-    page.context_click(canvas, 20, 20)
-    page.click("Expand all groups")
+    _background_menu(page, canvas, "Expand all groups")
     # The nine bronze assets side by side fit the window far better than stacked (the default, left to right).
-    page.context_click(canvas, 20, 20)
-    page.click("Change graph to vertical orientation")
+    _background_menu(page, canvas, "Change graph to vertical orientation")
     time.sleep(1)
-    page.double_click(canvas, 20, 20)  # double-clicking the background fits the graph into the window
+    page.double_click(
+        canvas, 30, canvas.size["height"] - 30
+    )  # a double-click on the background fits the graph
     time.sleep(2)
 
     def shown() -> list[str] | None:
@@ -86,12 +88,38 @@ def task_a_lineage(page: Page, state: CheckState, expected_assets: list[str], gr
     return f"{len(expected_assets)} assets in {len(groups)} expanded groups ({', '.join(expanded)})"
 
 
+def _background_menu(page: Page, canvas: WebElement, item: str) -> None:
+    """Right-click the graph's background (its bottom-left corner: the toolbar covers the top) and pick
+    `item`; right-click again when the menu did not open (the page was still settling)."""
+
+    def opened() -> WebElement | None:
+        page.context_click(canvas, 30, canvas.size["height"] - 30)
+        return page.wait(f"menu item {item!r}", lambda: page.find_clickable(item), timeout=5)
+
+    try:
+        page.wait(
+            f"the graph's background menu with {item!r}", _suppress_timeout(opened), timeout=40, every=1
+        ).click()
+    except TimeoutError as exc:
+        raise TaskFailed(str(exc)) from exc
+
+
+def _suppress_timeout(find: Callable[[], WebElement | None]) -> Callable[[], WebElement | None]:
+    """`find`, answering None instead of raising when its own wait ran out (the caller waits again)."""
+
+    def attempt() -> WebElement | None:
+        try:
+            return find()
+        except TimeoutError:
+            return None
+
+    return attempt
+
+
 def _graph_canvas(page: Page) -> WebElement:
     """The graph's viewport: an empty spot near its top-left corner is background, not a node."""
-    slider = page.wait(
-        "the graph viewport", lambda: page.visible("//*[contains(@class,'SVGViewport_zoomSliderContainer')]")
-    )[0]
-    return slider.find_element(By.XPATH, "ancestor::*[contains(@class,'SVGViewport_')][last()]")
+    viewport = "//*[@data-svg-viewport='1']"
+    return page.wait("the graph viewport", lambda: page.visible(viewport))[0]
 
 
 def task_b_backfill(page: Page, state: CheckState, timeout: float) -> str:
@@ -123,7 +151,7 @@ def task_b_backfill(page: Page, state: CheckState, timeout: float) -> str:
         raise TaskFailed(f"backfill {backfill_id} of {BACKFILL_ASSET} {selection}: {exc}") from exc
     time.sleep(2)  # the counts refresh with the status
     counts = _backfill_counts(page.text())
-    if status != "Completed" or counts.get("failed"):
+    if status not in ("Completed", "Succeeded") or counts.get("failed"):
         raise TaskFailed(
             f"backfill {backfill_id} of {BACKFILL_ASSET} {selection} ended {status!r} ({counts})"
         )
@@ -169,7 +197,8 @@ def task_c_sensor(page: Page, state: CheckState, uploads_bucket: str, timeout: f
         Bucket=uploads_bucket, Key=state.upload_key, Body=body, ContentType="text/csv"
     )
 
-    page.click("Runs")
+    # The sensor's own Runs tab (a button), not the navigation's Runs link.
+    page.wait("the sensor's Runs tab", lambda: page.visible("//button[normalize-space()='Runs']"))[0].click()
 
     def run_row() -> WebElement | None:
         rows = page.visible(f"{_RUN_ROW}[contains(normalize-space(), {_xpath_text(state.upload_key)})]")
