@@ -65,19 +65,22 @@ def task_a_lineage(page: Page, state: CheckState, expected_assets: list[str], gr
     _background_menu(page, canvas, "Expand all groups")
     # The nine bronze assets side by side fit the window far better than stacked (the default, left to right).
     _background_menu(page, canvas, "Change graph to vertical orientation")
-    time.sleep(1)
-    page.double_click(
-        canvas, 30, canvas.size["height"] - 30
-    )  # a double-click on the background fits the graph
-    time.sleep(2)
 
     def shown() -> list[str] | None:
+        """Every asset's node is on screen (the graph renders only the nodes inside the viewport)."""
         nodes = page.driver.find_elements(By.CSS_SELECTOR, "[class*='AssetNode_assetNodeContainer']")
-        names = {(node.get_attribute("textContent") or "").strip() for node in nodes if node.is_displayed()}
-        return sorted(names) if all(name in names for name in expected_assets) else None
+        texts = [(node.get_attribute("textContent") or "").strip() for node in nodes if node.is_displayed()]
+        return texts if all(any(_names(text, name) for text in texts) for name in expected_assets) else None
+
+    def fitted() -> list[str] | None:
+        """Double-click the background, which fits the graph into the window; again if the layout moved."""
+        time.sleep(2)
+        page.double_click(canvas, *_background_spot(canvas))
+        time.sleep(2)
+        return shown()
 
     try:
-        page.wait("every asset node", shown, 30)
+        page.wait("every asset node on screen", fitted, 60, every=1)
     except TimeoutError as exc:
         raise TaskFailed(f"the global graph does not show every asset: {exc}") from exc
     headers = page.visible("//*[contains(@class,'ExpandedGroupNode_groupNodeHeaderBox')]")
@@ -88,12 +91,18 @@ def task_a_lineage(page: Page, state: CheckState, expected_assets: list[str], gr
     return f"{len(expected_assets)} assets in {len(groups)} expanded groups ({', '.join(expanded)})"
 
 
+def _names(shown: str, name: str) -> bool:
+    """Whether a node's text shows `name`: at low zoom a long name is cut in the middle with '…'."""
+    head, cut, tail = shown.partition("…")
+    return shown == name or bool(cut) and name.startswith(head) and name.endswith(tail)
+
+
 def _background_menu(page: Page, canvas: WebElement, item: str) -> None:
-    """Right-click the graph's background (its bottom-left corner: the toolbar covers the top) and pick
-    `item`; right-click again when the menu did not open (the page was still settling)."""
+    """Right-click an empty spot of the graph and pick `item`; right-click again when the menu did not
+    open (the page was still settling)."""
 
     def opened() -> WebElement | None:
-        page.context_click(canvas, 30, canvas.size["height"] - 30)
+        page.context_click(canvas, *_background_spot(canvas))
         return page.wait(f"menu item {item!r}", lambda: page.find_clickable(item), timeout=5)
 
     try:
@@ -102,6 +111,27 @@ def _background_menu(page: Page, canvas: WebElement, item: str) -> None:
         ).click()
     except TimeoutError as exc:
         raise TaskFailed(str(exc)) from exc
+
+
+def _background_spot(canvas: WebElement) -> tuple[int, int]:
+    """A point (from the viewport's top-left) on no node or group, in the upper part of the viewport so the
+    menu opening below it stays inside the window, and below the toolbar that covers the viewport's top."""
+    origin = canvas.location
+    boxes = [
+        shape.rect
+        for shape in canvas.find_elements(By.XPATH, ".//*[local-name()='foreignObject']")
+        if shape.is_displayed()
+    ]
+
+    def free(x: int, y: int) -> bool:
+        px, py = origin["x"] + x, origin["y"] + y
+        return not any(
+            b["x"] - 10 <= px <= b["x"] + b["width"] + 10 and b["y"] - 10 <= py <= b["y"] + b["height"] + 10
+            for b in boxes
+        )
+
+    candidates = [(x, y) for y in (100, 200, 300, 400) for x in (30, 150, canvas.size["width"] - 300)]
+    return next((spot for spot in candidates if free(*spot)), candidates[0])
 
 
 def _suppress_timeout(find: Callable[[], WebElement | None]) -> Callable[[], WebElement | None]:
