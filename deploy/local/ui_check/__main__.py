@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dagster.start()
         print(f"dagster dev ready after {time.monotonic() - started:.0f}s", flush=True)
-        driver = start_chromium(config.logs_dir / "ui-check-chromedriver.log")
+        driver = start_chromium(
+            config.logs_dir / "ui-check-chromedriver.log", config.state_dir / "ui-check-chromium"
+        )
         page = Page(driver, dagster.url)
         state = CheckState()
         steps: dict[str, Callable[[], str]] = {

@@ -8,7 +8,6 @@ tasks make: find visible text, click it, type, wait for the page to show somethi
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -46,12 +45,14 @@ def chromium_binaries() -> tuple[Path, Path]:
     raise StackError("chromium / chromedriver not found even after installing chromium and chromium-driver")
 
 
-def start_chromium(log_file: Path) -> webdriver.Chrome:
-    """A headless Chromium with a fresh profile (no remembered UI state) and a fixed window size."""
+def start_chromium(log_file: Path, profile: Path) -> webdriver.Chrome:
+    """A headless Chromium with a fixed window size and an emptied `profile` folder, so no UI state (graph
+    layout, dismissed dialogs) is remembered from an earlier check."""
     browser, driver = chromium_binaries()
     options = webdriver.ChromeOptions()
     options.binary_location = str(browser)
-    profile = tempfile.mkdtemp(prefix="ui-check-chromium-")
+    shutil.rmtree(profile, ignore_errors=True)
+    profile.mkdir(parents=True)
     for argument in (
         "--headless=new",
         "--no-sandbox",  # the machines run as root, where Chromium's sandbox refuses to start
