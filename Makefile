@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 STACK_ENV := .local/stack.env
 WITH_STACK := set -a && . $(STACK_ENV) && set +a &&
+# The Dagster UI's port for `make dev` and `make ui-check` (export it to run both at once, or two checkouts).
+ECOM_DAGSTER_PORT ?= 3000
 
 .PHONY: install constraints stack-up stack-down stack-status seed demo test lint dev validate \
 	bench bench-bronze bench-product-uploads bench-energy-series bench-metric-imports bench-lambda-executor \
-	bench-lambda-executor-width bench-dynamic-partitions bench-sensors cdk-synth
+	bench-lambda-executor-width bench-dynamic-partitions bench-sensors cdk-synth ui-check
 
 # constraints.txt pins every version; the Lambda/ECS image installs from the same file.
 $(STAMP): pyproject.toml constraints.txt
@@ -60,7 +62,12 @@ validate: stack-up
 # `ECOM_STEP_EXECUTOR=lambda make dev`: every run (sensor, schedule, backfill) runs its steps as invocations of
 # the local step functions, which stack-up (re)creates with the same ECOM_STEP_EXECUTOR.
 dev: seed
-	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(WITH_STACK) $(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(ECOM_DAGSTER_PORT)
+
+# The user's tasks clicked through the Dagster UI by a headless Chromium (Debian's chromium and chromium-driver,
+# installed when missing), with `dagster dev` on ECOM_DAGSTER_PORT; one screenshot per task in .local/ui-check/.
+ui-check: seed
+	$(WITH_STACK) ECOM_DAGSTER_PORT=$(ECOM_DAGSTER_PORT) $(PY) -m deploy.local.ui_check
 
 # Every pipeline benchmark, 3 rounds each, then one table (also .local/bench/<timestamp>.json): bench/__main__.py.
 bench: seed

@@ -20,7 +20,7 @@ seconds of that work only (setting up its throwaway schema, bucket or table is n
   row, an UpdateItem of the record's status), then the upload_history counts. The rules are the project's
   `validate_product`, so only the I/O pattern differs.
 
-Each bench calls `print_seed_way` after its pipeline run: "seed's way: X s, pipeline speed-up Y x".
+Each bench calls `print_seed_way` after its pipeline run, on a sample of its workload, and prints both rates.
 """
 
 from __future__ import annotations

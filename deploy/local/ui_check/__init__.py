@@ -1,0 +1,1 @@
+"""`make ui-check`: a headless browser does the user's tasks in the Dagster UI (see __main__)."""
