@@ -85,7 +85,7 @@ def test_sweep_deletes_partitions_of_imported_files_past_the_retention_only(env:
     env.instance.add_dynamic_partitions(PARTITIONS, ["imports/failed.json"])
     for key in ("imports/old.json", "imports/bad.json", "imports/failed.json"):
         _age(env, key, 20)
-    _age(env, "imports/recent.json", 13)
+    _age(env, "imports/recent.json", 5)  # within the 7 days
 
     _sweep(env)
 
