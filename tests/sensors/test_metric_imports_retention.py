@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from dagster import (
+    AssetCheckKey,
     Definitions,
     build_schedule_context,
     build_sensor_context,
@@ -98,6 +99,11 @@ def test_sweep_deletes_partitions_of_imported_files_past_the_retention_only(env:
     latest = env.instance.get_latest_materialization_event(imported_metrics.key)
     assert latest is not None
     assert "imports/old.json" in env.instance.get_materialized_partitions(imported_metrics.key)
+    # ... and its check results, on the partition that is gone.
+    history = env.instance.event_log_storage.get_asset_check_execution_history(
+        AssetCheckKey(imported_metrics.key, "row_count_matches_file"), limit=10
+    )
+    assert any(r.partition == "imports/old.json" and r.status.value == "SUCCEEDED" for r in history)
     # Nothing more is due: the next sweep deletes nothing.
     _sweep(env)
     assert "imports/recent.json" in _partitions(env)
