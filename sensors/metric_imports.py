@@ -11,7 +11,9 @@ one reconciliation page of the prefix (resources/s3_objects.py `scan_prefix`, cu
 `ecom_pipeline.sensor_cursors.PrefixScanCursor`), and reads the ledger for that page's keys only; the
 reconciliation finds what the fast path cannot see (overwritten keys, keys named before the cursor, runs that
 never reached the ledger). `metric_imports_sweep_schedule` retries failed imports from the ledger's status
-index, with backoff and a limit.
+index, with backoff and a limit, and deletes the partitions of files imported longer ago than the retention
+(`ecom_pipeline.metric_imports.retention`), a bounded batch per tick, so the instance holds the retention
+window's partitions rather than one per file ever imported.
 """
 
 import hashlib
@@ -41,6 +43,7 @@ from assets.partitions import (
     partition_range_of,
     partition_range_tags,
 )
+from ecom_pipeline.metric_imports.retention import PartitionRetention, RetainedFile, partitions_to_prune
 from ecom_pipeline.metric_imports.selection import (
     RetryPolicy,
     batches_of_new_files,
@@ -49,7 +52,13 @@ from ecom_pipeline.metric_imports.selection import (
 from ecom_pipeline.s3_objects import S3ObjectVersion
 from ecom_pipeline.sensor_cursors import PrefixScanCursor
 from resources.metric_imports.config import MetricImportsConfig
-from resources.metric_imports.ledger import ImportTables, failed_versions, ledger_entries
+from resources.metric_imports.ledger import (
+    ImportTables,
+    failed_versions,
+    ledger_entries,
+    mark_partitions_pruned,
+    prunable_files,
+)
 from resources.rds import RdsPostgresResource
 from resources.s3_objects import head_object_version, scan_prefix
 
@@ -198,7 +207,8 @@ def _reconcile(
     cron_schedule="0 * * * *",
     execution_timezone="UTC",
     default_status=DefaultScheduleStatus.RUNNING,
-    description="Hourly sweep: retries files whose import failed, with backoff, up to sweep_max_attempts.",
+    description="Hourly sweep: retries files whose import failed, with backoff, up to sweep_max_attempts; "
+    "deletes the partitions of files imported more than partition_retention_days ago.",
 )
 def metric_imports_sweep_schedule(
     context: ScheduleEvaluationContext,
@@ -206,17 +216,22 @@ def metric_imports_sweep_schedule(
     metric_imports_config: MetricImportsConfig,
 ) -> list[RunRequest] | SkipReason:
     """Failed versions whose retry is due, from the ledger's status index (never the whole ledger, never a
-    listing): files never imported or replaced are the sensor's (its reconciliation pages the bucket)."""
+    listing): files never imported or replaced are the sensor's (its reconciliation pages the bucket). Before
+    that, the partitions of imported files past the retention are deleted, at most a batch per tick."""
     config = metric_imports_config
     now = context.scheduled_execution_time or datetime.now(UTC)
     tables = ImportTables(config.db_schema, config.metrics_table, config.ledger_table)
     retry = RetryPolicy(config.sweep_max_attempts, timedelta(minutes=config.sweep_backoff_minutes))
+    retention = PartitionRetention(config.partition_retention_days, config.partition_prune_batch)
     conn = rds.connect()
     try:
         failed = failed_versions(conn, tables, retry, now, MAX_RUNS_PER_TICK)
+        prunable = prunable_files(conn, tables, retention.cutoff(now), retention.batch)
     finally:
         conn.close()
-    in_flight = _partitions_in_flight(context) if failed else set()
+    in_flight = _partitions_in_flight(context) if failed or prunable else set()
+    if prunable:
+        _prune_partitions(context, rds, tables, retention, prunable, in_flight, now)
     client = config.client("s3")
     due: list[S3ObjectVersion] = []
     for key, entry in failed:
@@ -244,6 +259,30 @@ def metric_imports_sweep_schedule(
     # The tick time in the run key: a due file gets at most one run per sweep; the ledger's attempts and
     # last attempt decide (with backoff) whether a failed version is due at all.
     return [_run_request(obj, f"sweep:{obj.version}:{now.isoformat()}", "schedule") for obj in due]
+
+
+def _prune_partitions(
+    context: ScheduleEvaluationContext,
+    rds: RdsPostgresResource,
+    tables: ImportTables,
+    retention: PartitionRetention,
+    files: list[RetainedFile],
+    in_flight: set[str],
+    now: datetime,
+) -> list[str]:
+    """Delete the partitions of the files due (not in flight), then record it in the ledger. Deleting first
+    makes a crash in between harmless: the next sweep deletes again (a missing partition is a no-op)."""
+    keys = partitions_to_prune(files, in_flight, retention, now)
+    for key in keys:
+        context.instance.delete_dynamic_partition(metric_import_file_partitions.name, key)
+    if keys:
+        with rds.transaction() as conn:
+            mark_partitions_pruned(conn, tables, keys, retention.cutoff(now), datetime.now(UTC))
+        context.log.info(
+            f"deleted {len(keys)} partitions of files imported more than {retention.days} days ago "
+            f"(oldest {keys[0]}); their ledger rows in {tables.describe_ledger()} and materializations remain"
+        )
+    return keys
 
 
 def _partitions_in_flight(context: ScheduleEvaluationContext) -> set[str]:

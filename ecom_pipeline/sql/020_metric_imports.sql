@@ -26,3 +26,11 @@ CREATE TABLE IF NOT EXISTS metric_import_files (
 
 -- The schedule's sweep looks up failed imports.
 CREATE INDEX IF NOT EXISTS idx_metric_import_files_status ON metric_import_files (status);
+
+-- Retention of file partitions (docs/metric_imports.md): when the hourly sweep deleted the file's dynamic
+-- partition from the Dagster instance; NULL while the file has one. An import or re-run of the file clears it.
+ALTER TABLE metric_import_files ADD COLUMN IF NOT EXISTS partition_pruned_at timestamptz;
+
+-- The sweep's bounded look-up of imported files whose partition is due for pruning, oldest run first.
+CREATE INDEX IF NOT EXISTS idx_metric_import_files_prunable ON metric_import_files (last_attempt_at)
+    WHERE status = 'imported' AND partition_pruned_at IS NULL;

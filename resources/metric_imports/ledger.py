@@ -17,6 +17,7 @@ from psycopg2 import sql
 from ecom_pipeline.errors import ServiceUnavailableError
 from ecom_pipeline.metric_imports.copy_format import COPY_COLUMNS
 from ecom_pipeline.metric_imports.rejections import DATABASE_ERROR, Rejection
+from ecom_pipeline.metric_imports.retention import RetainedFile
 from ecom_pipeline.metric_imports.selection import (
     FAILED,
     IMPORTED,
@@ -127,6 +128,7 @@ def import_file_rows(
                 "run_id": run_id,
                 "last_attempt_at": now,
                 "imported_at": now,
+                "partition_pruned_at": None,  # the run materialized the file's partition: retention restarts
             },
         )
         cur.execute(sql.SQL("; ").join([upsert, _stats_statement(tables)]), [*values, file.key])
@@ -136,11 +138,13 @@ def import_file_rows(
 
 def _claim_statement(tables: ImportTables) -> sql.Composed:
     """Lock the key, then (in a statement that sees what the lock waited for) report whether this version is
-    already imported and, if not, delete the key's earlier rows."""
+    already imported and, if not, delete the key's earlier rows. A run that finds the version imported still
+    counts as the file's last run: it restarts the partition's retention (a partition added back on the UI and
+    materialized stays for the retention again)."""
     return sql.SQL(
         f"SELECT pg_advisory_xact_lock({ADVISORY_KEY_SQL}); "
-        "WITH done AS (SELECT 1 FROM {ledger} WHERE file_key = %(key)s AND etag = %(etag)s "
-        "AND status = %(imported)s), "
+        "WITH done AS (UPDATE {ledger} SET last_attempt_at = now(), partition_pruned_at = NULL "
+        "WHERE file_key = %(key)s AND etag = %(etag)s AND status = %(imported)s RETURNING 1), "
         "replaced AS (DELETE FROM {metrics} WHERE source_file = %(key)s AND NOT EXISTS (SELECT 1 FROM done) "
         "RETURNING 1) "
         "SELECT EXISTS (SELECT 1 FROM done), (SELECT count(*) FROM replaced)"
@@ -280,6 +284,42 @@ def failed_versions(
             },
         )
         return [(row[0], LedgerEntry(*row[1:])) for row in cur.fetchall()]
+
+
+def prunable_files(
+    conn: psycopg2.extensions.connection, tables: ImportTables, cutoff: datetime, limit: int
+) -> list[RetainedFile]:
+    """Imported files that still have a partition and whose last run is before `cutoff`, oldest first: a
+    bounded query on the partial index `idx_metric_import_files_prunable`, however large the ledger."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "SELECT file_key, status, last_attempt_at, partition_pruned_at FROM {} WHERE status = %s "
+                "AND partition_pruned_at IS NULL AND last_attempt_at < %s ORDER BY last_attempt_at LIMIT %s"
+            ).format(tables.ledger_id),
+            [IMPORTED, cutoff, limit],
+        )
+        return [RetainedFile(*row) for row in cur.fetchall()]
+
+
+def mark_partitions_pruned(
+    conn: psycopg2.extensions.connection,
+    tables: ImportTables,
+    keys: Sequence[str],
+    cutoff: datetime,
+    at: datetime,
+) -> int:
+    """Record that `keys` lost their partition, for rows still due (a file run again since the sweep read the
+    ledger keeps its new clock and is not marked); returns the rows marked."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL(
+                "UPDATE {} SET partition_pruned_at = %s WHERE file_key = ANY(%s) AND status = %s "
+                "AND partition_pruned_at IS NULL AND last_attempt_at < %s"
+            ).format(tables.ledger_id),
+            [at, list(keys), IMPORTED, cutoff],
+        )
+        return cur.rowcount
 
 
 _DUPLICATE_EXAMPLES = 10
