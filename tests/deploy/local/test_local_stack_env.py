@@ -12,13 +12,19 @@ from deploy.local.stack_env import read_env_file, render_env_file
 
 
 def contract_variables() -> set[str]:
-    """Every variable named in the first column of the environment table of docs/CONTRACTS.md."""
+    """Every variable named in the first column of the environment table of docs/CONTRACTS.md (the section's
+    first table; the later ones list optional settings that stack.env leaves unset)."""
     text = (REPO_ROOT / "docs" / "CONTRACTS.md").read_text()
-    table = text.split("## Environment", 1)[1].split("\n## ", 1)[0]
-    names = set()
-    for line in table.splitlines():
-        if line.startswith("| `"):
-            names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+    section = text.split("## Environment", 1)[1].split("\n## ", 1)[0]
+    names: set[str] = set()
+    in_table = False
+    for line in section.splitlines():
+        if line.startswith("|"):
+            in_table = True
+            if line.startswith("| `"):
+                names.update(re.findall(r"`([A-Z][A-Z0-9_]+)`", line.split("|")[1]))
+        elif in_table:
+            break
     return names
 
 
