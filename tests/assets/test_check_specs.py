@@ -17,26 +17,18 @@ from assets.pools import (
     SOURCE_DB_POOL,
 )
 from ecom_pipeline.definitions import defs
+from tests.test_definitions import BRONZE_ENTITIES
 
 GRAPH = defs.get_repository_def().asset_graph
 CHECK_KEYS = sorted(GRAPH.asset_check_keys, key=lambda k: (k.asset_key.to_user_string(), k.name))
 
 # The pool of every asset of the code location; None: the step takes no pool.
+API_ENTITIES = ("payments", "shipments")
 EXPECTED_POOLS = {
     **{
-        f"bronze_{entity}": SOURCE_DB_POOL
-        for entity in (
-            "customers",
-            "vendors",
-            "products",
-            "orders",
-            "order_items",
-            "upload_history",
-            "metrics",
-        )
+        f"bronze_{entity}": SOURCE_API_POOL if entity in API_ENTITIES else SOURCE_DB_POOL
+        for entity in BRONZE_ENTITIES
     },
-    "bronze_payments": SOURCE_API_POOL,
-    "bronze_shipments": SOURCE_API_POOL,
     "energy_series": INFLUXDB_POOL,
     "product_upload_records": None,  # writes DynamoDB; its PostgreSQL work is a few upload_history statements
     "validated_products": PRODUCTS_DB_POOL,

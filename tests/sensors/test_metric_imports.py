@@ -8,17 +8,14 @@ import pytest
 from dagster import (
     DagsterInstance,
     DagsterRunStatus,
-    Definitions,
     build_schedule_context,
     build_sensor_context,
     instance_for_test,
 )
 
 from assets.metric_imports import metric_imports_job
-from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions, partition_range_of, partition_range_tags
 from ecom_pipeline.sensor_cursors import PrefixScanCursor
-from resources import build_resources
 from sensors.metric_imports import (
     ETAG_TAG,
     FILE_COUNT_TAG,
@@ -29,21 +26,9 @@ from tests.assets.metric_imports.sandbox import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
     metric_records,
+    pipeline_definitions,
     source_schema,
 )
-
-
-def _definitions(env: ImportEnv) -> Definitions:
-    """Just this pipeline, with the test's bucket, schema and queues (run requests resolve against it)."""
-    shared = build_resources()
-    return Definitions(
-        assets=[imported_metrics],
-        jobs=[metric_imports_job],
-        sensors=[metric_imports_sensor],
-        schedules=[metric_imports_sweep_schedule],
-        resources={key: shared[key] for key in ("rds", "sqs", "sns", "cloudwatch")}
-        | {"metric_imports_config": env.config},
-    )
 
 
 @pytest.fixture
@@ -55,7 +40,7 @@ def daemon_instance() -> Iterator[DagsterInstance]:
 
 
 def _tick(env: ImportEnv, instance: DagsterInstance, cursor: str | None):
-    defs = _definitions(env)
+    defs = pipeline_definitions(env.config)
     with build_sensor_context(
         instance=instance,
         instance_ref=instance.get_ref(),  # without it Dagster cannot resolve dynamic partition keys
@@ -67,7 +52,7 @@ def _tick(env: ImportEnv, instance: DagsterInstance, cursor: str | None):
 
 
 def _sweep(env: ImportEnv, instance: DagsterInstance, at: datetime):
-    defs = _definitions(env)
+    defs = pipeline_definitions(env.config)
     with build_schedule_context(
         instance=instance,
         scheduled_execution_time=at,
@@ -117,7 +102,7 @@ def test_a_batch_run_imports_every_file_of_its_range(import_env: ImportEnv, daem
     (batch,) = _tick(import_env, daemon_instance, None).run_requests
     (add,) = _tick(import_env, daemon_instance, None).dynamic_partitions_requests
     import_env.instance.add_dynamic_partitions(metric_import_file_partitions.name, list(add.partition_keys))
-    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
+    job = pipeline_definitions(import_env.config).resolve_job_def(metric_imports_job.name)
 
     result = job.execute_in_process(instance=import_env.instance, tags=batch.tags)
 
@@ -245,7 +230,7 @@ def test_schedule_skips_a_file_whose_run_is_in_flight(
 ):
     for key in ("imports/running.json", "imports/waiting.json"):
         _record_failure(import_env, key, import_env.put(key, metric_records(2)))
-    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
+    job = pipeline_definitions(import_env.config).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, ["imports/running.json"])
     daemon_instance.create_run_for_job(
         job, status=DagsterRunStatus.STARTED, tags={"dagster/partition": "imports/running.json"}
@@ -262,7 +247,7 @@ def test_schedule_skips_files_of_a_batch_run_in_flight(
     keys = ["imports/in-batch/a.json", "imports/in-batch/b.json", "imports/in-batch/c.json"]
     for key in [*keys, "imports/after.json"]:
         _record_failure(import_env, key, import_env.put(key, metric_records(2)))
-    job = _definitions(import_env).resolve_job_def(metric_imports_job.name)
+    job = pipeline_definitions(import_env.config).resolve_job_def(metric_imports_job.name)
     daemon_instance.add_dynamic_partitions(metric_import_file_partitions.name, keys)
     daemon_instance.create_run_for_job(
         job,

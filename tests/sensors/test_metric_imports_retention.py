@@ -7,23 +7,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from dagster import (
     AssetCheckKey,
-    Definitions,
     build_schedule_context,
     build_sensor_context,
     instance_for_test,
 )
 
-from assets.metric_imports import metric_imports_job
 from assets.metric_imports.assets import imported_metrics
 from assets.partitions import metric_import_file_partitions
 from ecom_pipeline.sensor_cursors import PrefixScanCursor
-from resources import build_resources
 from resources.metric_imports.config import MetricImportsConfig
 from sensors.metric_imports import metric_imports_sensor, metric_imports_sweep_schedule
 from tests.assets.metric_imports.sandbox import (  # noqa: F401
     ImportEnv,
     import_env_fixture,
     metric_records,
+    pipeline_definitions,
     source_schema,
 )
 
@@ -38,21 +36,9 @@ def env(import_env: ImportEnv) -> Iterator[ImportEnv]:
         yield dataclasses.replace(import_env, instance=instance)
 
 
-def _definitions(config: MetricImportsConfig) -> Definitions:
-    shared = build_resources()
-    return Definitions(
-        assets=[imported_metrics],
-        jobs=[metric_imports_job],
-        sensors=[metric_imports_sensor],
-        schedules=[metric_imports_sweep_schedule],
-        resources={key: shared[key] for key in ("rds", "sqs", "sns", "cloudwatch")}
-        | {"metric_imports_config": config},
-    )
-
-
 def _sweep(env: ImportEnv, config: MetricImportsConfig | None = None, at: datetime | None = None):
     """One sweep on the instance the test's runs use, so pruning and re-imports meet the same partitions."""
-    defs = _definitions(config or env.config)
+    defs = pipeline_definitions(config or env.config)
     with build_schedule_context(
         instance=env.instance,
         scheduled_execution_time=at or datetime.now(UTC),
@@ -181,7 +167,7 @@ def test_a_pruned_file_whose_ledger_row_is_reset_is_reimported_by_the_sensor(env
 
 
 def _tick(env: ImportEnv, cursor: str):
-    defs = _definitions(env.config)
+    defs = pipeline_definitions(env.config)
     with build_sensor_context(
         instance=env.instance,
         instance_ref=env.instance.get_ref(),

@@ -1,28 +1,22 @@
 """Bronze freshness, evaluated by Dagster's own cron freshness evaluator on an instance's materializations."""
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from dagster import AssetKey, AssetMaterialization, DagsterInstance
 from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.definitions.freshness_evaluator import CronFreshnessPolicyEvaluator
-from dagster._core.loader import LoadingContextForTest
 from dagster._core.test_utils import freeze_time
 
 from assets.bronze.assets import bronze_freshness_policy
 from ecom_pipeline.constants import BRONZE_FRESH_BY_HOUR_ENV
 from ecom_pipeline.definitions import defs
+from tests.assets.freshness import freshness_state
 
 KEY = AssetKey("bronze_orders")
 
 
 def _state(instance: DagsterInstance, at: datetime) -> FreshnessState:
-    node = defs.get_repository_def().asset_graph.get(KEY)
-    with freeze_time(at):
-        return asyncio.run(
-            CronFreshnessPolicyEvaluator().evaluate_freshness(LoadingContextForTest(instance), node)
-        )
+    return freshness_state(instance, KEY, at)
 
 
 def _materialize(instance: DagsterInstance, at: datetime, partition: str) -> None:

@@ -1,28 +1,22 @@
 """`energy_series` freshness (one policy for the asset), evaluated by Dagster's cron freshness evaluator."""
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
 from dagster import AssetKey, AssetMaterialization, DagsterInstance, MultiPartitionKey
 from dagster._core.definitions.freshness import FreshnessState
-from dagster._core.definitions.freshness_evaluator import CronFreshnessPolicyEvaluator
-from dagster._core.loader import LoadingContextForTest
 from dagster._core.test_utils import freeze_time
 
 from assets.energy_series.assets import energy_series_freshness_policy
 from ecom_pipeline.constants import ENERGY_SERIES_FRESH_BY_HOUR_ENV
 from ecom_pipeline.definitions import defs
+from tests.assets.freshness import freshness_state
 
 KEY = AssetKey("energy_series")
 
 
 def _state(instance: DagsterInstance, at: datetime) -> FreshnessState:
-    node = defs.get_repository_def().asset_graph.get(KEY)
-    with freeze_time(at):
-        return asyncio.run(
-            CronFreshnessPolicyEvaluator().evaluate_freshness(LoadingContextForTest(instance), node)
-        )
+    return freshness_state(instance, KEY, at)
 
 
 def test_energy_series_is_fresh_while_a_partition_was_written_in_the_day_before_the_deadline() -> None:

@@ -201,3 +201,24 @@ def import_env_fixture(source_schema) -> Iterator[ImportEnv]:
         for url in (dlq_url, notifications_url):
             sqs.delete_queue(QueueUrl=url)
         sns.delete_topic(TopicArn=topic_arn)
+
+
+def pipeline_definitions(config: Any) -> Any:
+    """Just this pipeline (asset, job, sensor, sweep) with a test's config, so run requests and ticks resolve
+    against the test's bucket, schema and queues."""
+    from dagster import Definitions
+
+    from assets.metric_imports import metric_imports_job
+    from assets.metric_imports.assets import imported_metrics
+    from resources import build_resources
+    from sensors.metric_imports import metric_imports_sensor, metric_imports_sweep_schedule
+
+    shared = build_resources()
+    return Definitions(
+        assets=[imported_metrics],
+        jobs=[metric_imports_job],
+        sensors=[metric_imports_sensor],
+        schedules=[metric_imports_sweep_schedule],
+        resources={key: shared[key] for key in ("rds", "sqs", "sns", "cloudwatch")}
+        | {"metric_imports_config": config},
+    )
