@@ -286,6 +286,13 @@ def failed_versions(
         return [(row[0], LedgerEntry(*row[1:])) for row in cur.fetchall()]
 
 
+# A file whose partition the sweep may delete: imported, still holding a partition, last run before the cutoff.
+# One predicate for the read and for the mark, so a file run again in between is never marked.
+_DUE_FOR_PRUNING = sql.SQL(
+    "status = %(imported)s AND partition_pruned_at IS NULL AND last_attempt_at < %(cutoff)s"
+)
+
+
 def prunable_files(
     conn: psycopg2.extensions.connection, tables: ImportTables, cutoff: datetime, limit: int
 ) -> list[RetainedFile]:
@@ -294,10 +301,10 @@ def prunable_files(
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL(
-                "SELECT file_key, status, last_attempt_at, partition_pruned_at FROM {} WHERE status = %s "
-                "AND partition_pruned_at IS NULL AND last_attempt_at < %s ORDER BY last_attempt_at LIMIT %s"
-            ).format(tables.ledger_id),
-            [IMPORTED, cutoff, limit],
+                "SELECT file_key, status, last_attempt_at, partition_pruned_at FROM {} WHERE {} "
+                "ORDER BY last_attempt_at LIMIT %(limit)s"
+            ).format(tables.ledger_id, _DUE_FOR_PRUNING),
+            {"imported": IMPORTED, "cutoff": cutoff, "limit": limit},
         )
         return [RetainedFile(*row) for row in cur.fetchall()]
 
@@ -314,10 +321,9 @@ def mark_partitions_pruned(
     with conn.cursor() as cur:
         cur.execute(
             sql.SQL(
-                "UPDATE {} SET partition_pruned_at = %s WHERE file_key = ANY(%s) AND status = %s "
-                "AND partition_pruned_at IS NULL AND last_attempt_at < %s"
-            ).format(tables.ledger_id),
-            [at, list(keys), IMPORTED, cutoff],
+                "UPDATE {} SET partition_pruned_at = %(at)s WHERE file_key = ANY(%(keys)s) AND {}"
+            ).format(tables.ledger_id, _DUE_FOR_PRUNING),
+            {"at": at, "keys": list(keys), "imported": IMPORTED, "cutoff": cutoff},
         )
         return cur.rowcount
 
